@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make                 shm.ko for KVER (default: Debian 6.1), shmctl, BPF
+# make modules         shm.ko for every supported Debian kernel
+# make deps            apt-get what building and testing need (idempotent)
+# make test            the whole suite, booting each kernel once in QEMU
+# make style           checkpatch on kmod/ and the uapi header
+# make clean
+#
+# Everything built lands in build/: build/<kver>/shm.ko, build/shmctl,
+# build/bpf/, build/tests/.
+
+# The build machine's own kernel has no module support: build against the
+# Debian kernels' headers, found by their version prefix.
+KVERS_INSTALLED := $(patsubst /lib/modules/%/build,%,$(wildcard /lib/modules/*/build))
+kver_of = $(lastword $(sort $(filter $(1).%,$(KVERS_INSTALLED))))
+KVER_61 := $(call kver_of,6.1)
+KVER_612 := $(call kver_of,6.12)
+KVERS := $(KVER_61) $(KVER_612)
+KVER ?= $(KVER_61)
+
+B := build
+CC := gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKGS := libnl-genl-3.0 libbpf
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit \
+	  -Iinclude/uapi -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# A few files of Debian's kernel source package: the kselftest headers the
+# tests include and the script that unpacks a kernel image.
+KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
+KSRC_FILES := tools/testing/selftests/kselftest_harness.h \
+	tools/testing/selftests/kselftest.h scripts/extract-vmlinux
+KSRC := $(B)/linux-source
+KSELFTEST := $(KSRC)/tools/testing/selftests
+
+all: module shmctl tests
+
+deps:
+	@scripts/install-deps
+
+# --- shm.ko ---------------------------------------------------------------
+# Each kernel gets its own tree of symlinks to the sources, so objects for
+# 6.1 and 6.12 never overwrite each other.
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) Kbuild $(wildcard include/uapi/shm/*.h) VERSION
+
+module: $(B)/$(KVER)/shm.ko
+modules: $(foreach k,$(KVERS),$(B)/$(k)/shm.ko)
+
+$(B)/%/shm.ko: $(KMOD_SRCS)
+	@test -d /lib/modules/$*/build || \
+		{ echo "no headers for kernel $*: run 'make deps'" >&2; exit 1; }
+	@mkdir -p $(B)/$*
+	@rm -rf $(B)/$*/kmod && cp -rs $(CURDIR)/kmod $(B)/$*/kmod
+	@ln -sfn $(CURDIR)/include $(B)/$*/include
+	@ln -sfn $(CURDIR)/Kbuild $(B)/$*/Kbuild
+	@ln -sfn $(CURDIR)/VERSION $(B)/$*/VERSION
+	$(MAKE) -C /lib/modules/$*/build M=$(CURDIR)/$(B)/$* modules
+
+# --- BPF programs and their skeletons ---------------------------------------
+# vmlinux.h comes from the BTF inside the Debian 6.1 kernel image itself
+# (CO-RE relocates it to whatever kernel loads the program).
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_SRCS))
+
+$(KSRC_FILES:%=$(KSRC)/%) &:
+	@mkdir -p $(KSRC)
+	tar -xJf $(KSRC_TAR) -C $(KSRC) --strip-components=1 \
+		$(KSRC_FILES:%=linux-source-6.1/%)
+
+$(B)/vmlinux.h: $(KSRC)/scripts/extract-vmlinux
+	sh $< /boot/vmlinuz-$(KVER_61) > $(B)/vmlinux
+	$(BPFTOOL) btf dump file $(B)/vmlinux format c > $@.tmp && mv $@.tmp $@
+	@rm -f $(B)/vmlinux
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(B)/vmlinux.h
+	@mkdir -p $(B)/bpf
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(B) -Iinclude/uapi \
+		-c $< -o $@
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# --- shmctl ------------------------------------------------------------------
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(B)/user/%.o,$(USER_SRCS))
+
+shmctl: $(B)/shmctl
+
+$(B)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/uapi/shm/*.h) $(BPF_SKELS)
+	@mkdir -p $(B)/user
+	$(CC) $(CFLAGS) -Iuser -c $< -o $@
+
+$(B)/shmctl: $(USER_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- tests -------------------------------------------------------------------
+TEST_GEN_PROGS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/*_test.c))
+# What the test programs share; each is linked with all of it.
+TEST_LIB_SRCS := $(filter-out %_test.c,$(wildcard tests/*.c))
+
+tests: $(TEST_GEN_PROGS)
+
+$(B)/tests/%: tests/%.c $(TEST_LIB_SRCS) $(wildcard tests/*.h) \
+		$(wildcard include/uapi/shm/*.h) $(KSELFTEST)/kselftest_harness.h
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -Wno-sign-compare -I$(KSELFTEST) -Itests -o $@ $< \
+		$(TEST_LIB_SRCS) \
+		$(LDLIBS) -lpthread
+
+test: all modules
+	@tests/run $(KVERS)
+
+# --- checks ------------------------------------------------------------------
+CHECKPATCH := $(firstword $(wildcard /lib/modules/$(KVER)/build/scripts/checkpatch.pl) \
+	$(wildcard /usr/src/linux-source-6.1/scripts/checkpatch.pl))
+
+style:
+	@test -n "$(CHECKPATCH)" || { echo "checkpatch.pl not found" >&2; exit 1; }
+	$(CHECKPATCH) --no-tree --terse --ignore FILE_PATH_CHANGES \
+		-f kmod/*.c kmod/*.h include/uapi/shm/*.h
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps module modules shmctl tests test style clean
+.SECONDARY:

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sessions: one migration, seen from one side, and its state machine. Each
+ * network namespace keeps its own table of sessions (struct shm_net).
+ */
+
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <net/netns/generic.h>
+
+#include "netlink.h"
+#include "session.h"
+#include "trace.h"
+
+static unsigned int shm_net_id __read_mostly;
+
+#define STATE_BIT(state) BIT(SHM_STATE_##state)
+
+/* The states each state may move to; final states have none. */
+static const unsigned long shm_next_states[SHM_STATE_MAX + 1] = {
+	[SHM_STATE_NEW] = STATE_BIT(ATTACHED) | STATE_BIT(FAILED) |
+			  STATE_BIT(CANCELLED),
+	[SHM_STATE_ATTACHED] = STATE_BIT(PRECOPY) | STATE_BIT(FAILED) |
+			       STATE_BIT(CANCELLED),
+	[SHM_STATE_PRECOPY] = STATE_BIT(CUTOVER) | STATE_BIT(FAILED) |
+			      STATE_BIT(CANCELLED),
+	[SHM_STATE_CUTOVER] = STATE_BIT(DONE) | STATE_BIT(FAILED) |
+			      STATE_BIT(CANCELLED),
+};
+
+static bool shm_state_is_final(enum shm_state state)
+{
+	return !shm_next_states[state];
+}
+
+struct shm_net *shm_net(struct net *net)
+{
+	return net_generic(net, shm_net_id);
+}
+
+static u32 shm_net_inum(const struct shm_net *sn)
+{
+	return sn->net->ns.inum;
+}
+
+struct shm_session *shm_session_new(struct shm_net *sn,
+				    const struct shm_session_params *params)
+{
+	struct shm_session *s;
+	int id;
+
+	lockdep_assert_held(&sn->lock);
+
+	if (sn->count >= SHM_MAX_SESSIONS)
+		return ERR_PTR(-ENOSPC);
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+
+	/* Cyclic ids: a deleted session's id is not handed out again soon. */
+	id = idr_alloc_cyclic(&sn->sessions, s, 1, 0, GFP_KERNEL);
+	if (id < 0) {
+		kfree(s);
+		return ERR_PTR(id);
+	}
+
+	s->sn = sn;
+	s->id = id;
+	s->params = *params;
+	s->created_ns = ktime_get_ns();
+	s->state = SHM_STATE_NEW;
+	sn->count++;
+	sn->generation++;
+
+	trace_shm_session_new(shm_net_inum(sn), s->id, s->params.role);
+	shm_nl_notify_new(s);
+	return s;
+}
+
+struct shm_session *shm_session_find(struct shm_net *sn, u32 id)
+{
+	lockdep_assert_held(&sn->lock);
+	return idr_find(&sn->sessions, id);
+}
+
+static int __shm_session_set_state(struct shm_session *s,
+				   enum shm_state state, const char *reason,
+				   bool notify)
+{
+	enum shm_state old = s->state;
+
+	lockdep_assert_held(&s->sn->lock);
+
+	if (!(shm_next_states[old] & BIT(state)))
+		return -EINVAL;
+
+	s->state = state;
+	if (reason)
+		strscpy(s->reason, reason, sizeof(s->reason));
+
+	trace_shm_session_state(shm_net_inum(s->sn), s->id, old, state);
+	if (notify)
+		shm_nl_notify_state(s, old);
+	return 0;
+}
+
+int shm_session_set_state(struct shm_session *s, enum shm_state state,
+			  const char *reason)
+{
+	return __shm_session_set_state(s, state, reason, true);
+}
+
+/*
+ * Cancel the session unless it already ended, then drop it. Without @notify
+ * nothing is multicast: used when the namespace or the module goes away, when
+ * nobody can listen any more.
+ */
+static void __shm_session_del(struct shm_session *s, const char *reason,
+			      bool notify)
+{
+	struct shm_net *sn = s->sn;
+
+	lockdep_assert_held(&sn->lock);
+
+	if (!shm_state_is_final(s->state))
+		__shm_session_set_state(s, SHM_STATE_CANCELLED, reason, notify);
+
+	idr_remove(&sn->sessions, s->id);
+	sn->count--;
+	sn->generation++;
+
+	trace_shm_session_del(shm_net_inum(sn), s->id, s->state);
+	if (notify)
+		shm_nl_notify_del(s);
+	kfree(s);
+}
+
+void shm_session_del(struct shm_session *s)
+{
+	__shm_session_del(s, "session deleted", true);
+}
+
+static int __net_init shm_net_init(struct net *net)
+{
+	struct shm_net *sn = shm_net(net);
+
+	sn->net = net;
+	mutex_init(&sn->lock);
+	idr_init(&sn->sessions);
+	return 0;
+}
+
+static void __net_exit shm_net_exit(struct net *net)
+{
+	struct shm_net *sn = shm_net(net);
+	struct shm_session *s;
+	int id;
+
+	mutex_lock(&sn->lock);
+	idr_for_each_entry(&sn->sessions, s, id)
+		__shm_session_del(s, "namespace or module removed", false);
+	mutex_unlock(&sn->lock);
+	idr_destroy(&sn->sessions);
+}
+
+static struct pernet_operations shm_net_ops = {
+	.init = shm_net_init,
+	.exit = shm_net_exit,
+	.id = &shm_net_id,
+	.size = sizeof(struct shm_net),
+};
+
+int shm_session_init(void)
+{
+	return register_pernet_subsys(&shm_net_ops);
+}
+
+/* Callers unregister the netlink family first: no request can race this. */
+void shm_session_exit(void)
+{
+	unregister_pernet_subsys(&shm_net_ops);
+}

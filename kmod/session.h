@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SHM_SESSION_H
+#define _SHM_SESSION_H
+
+#include <linux/idr.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <net/net_namespace.h>
+#include <shm/netlink.h>
+
+#define SHM_REASON_MAX 128
+
+/*
+ * The sessions of one network namespace, which is one "host" to shm. Sessions
+ * of different namespaces never see each other.
+ */
+struct shm_net {
+	struct net *net;
+	/* Protects sessions, count, generation and every session's state. */
+	struct mutex lock;
+	struct idr sessions;
+	unsigned int count;
+	/* Bumped on every add and remove so that dumps detect a change. */
+	unsigned int generation;
+};
+
+struct shm_session_params {
+	enum shm_role role;
+	char name[SHM_NAME_MAX];
+	u32 max_downtime_ms;
+	u32 streams;
+	u64 bandwidth;
+};
+
+struct shm_session {
+	struct shm_net *sn;
+	u32 id;
+	struct shm_session_params params;
+	u64 created_ns;
+	enum shm_state state;
+	/* Why the session failed or was cancelled; empty otherwise. */
+	char reason[SHM_REASON_MAX];
+};
+
+struct shm_net *shm_net(struct net *net);
+struct shm_session *shm_session_new(struct shm_net *sn,
+				    const struct shm_session_params *params);
+struct shm_session *shm_session_find(struct shm_net *sn, u32 id);
+int shm_session_set_state(struct shm_session *s, enum shm_state state,
+			  const char *reason);
+void shm_session_del(struct shm_session *s);
+
+int shm_session_init(void);
+void shm_session_exit(void);
+
+#endif /* _SHM_SESSION_H */

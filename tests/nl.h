@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small generic netlink client for the tests: it builds requests with
+ * libnl but sends and receives with plain syscalls, so that a test sees
+ * exactly what the kernel answered (errno, extended ack, dump parts).
+ */
+#ifndef _SHM_TESTS_NL_H
+#define _SHM_TESTS_NL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <shm/netlink.h>
+
+struct nl_sock;
+
+/* Larger than both attribute sets of the family. */
+#define NL_MAXATTR 16
+
+/* What the kernel answered to one request. */
+struct nl_result {
+	int error;			/* 0 or a negative errno */
+	char message[256];		/* extended ack message, if any */
+	uint32_t missing_attr;		/* NLMSGERR_ATTR_MISS_TYPE, or 0 */
+	unsigned int messages;		/* data messages received */
+	unsigned int parts;		/* recv() calls that returned data */
+	bool interrupted;		/* a part carried NLM_F_DUMP_INTR */
+	/* The attributes of the last data message, for doit replies. */
+	struct nlattr *attrs[NL_MAXATTR + 1];
+	unsigned char last[8192];
+};
+
+struct nl_sock *nl_open(void);
+void nl_close(struct nl_sock *sk);
+
+/* A request for @cmd of the shm family with room for attributes. */
+struct nl_msg *nl_request(int cmd, int flags);
+
+/*
+ * Sends @msg (and frees it), then reads until the kernel's final ack or
+ * error. @on_message, when given, sees each data message's attributes.
+ */
+int nl_transact(struct nl_sock *sk, struct nl_msg *msg,
+		struct nl_result *res,
+		void (*on_message)(struct nlattr **attrs, void *arg),
+		void *arg);
+
+/* Joins the events group; nl_next_event() then returns one event's command. */
+int nl_subscribe(struct nl_sock *sk);
+int nl_next_event(struct nl_sock *sk, struct nlattr **attrs, int timeout_ms);
+
+/* Shortcuts for the common requests; they return 0 or a negative errno. */
+int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id);
+int nl_session_del(struct nl_sock *sk, uint32_t id);
+
+#endif /* _SHM_TESTS_NL_H */
