@@ -16,8 +16,15 @@ const volatile __u32 target_netns;
 
 __u64 created;
 __u64 deleted;
-__u64 transitions[SHM_STATE_MAX + 1][SHM_STATE_MAX + 1];
 __u64 dropped;	/* events the ring buffer had no room for */
+
+/* Count of each state change, at old_state * SHM_TRACE_STATES + new state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SHM_TRACE_STATES * SHM_TRACE_STATES);
+	__type(key, __u32);
+	__type(value, __u64);
+} transitions SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -63,10 +70,14 @@ SEC("raw_tp/shm_session_state")
 int BPF_PROG(session_state, __u32 netns, __u32 session, __u32 old_state,
 	     __u32 state)
 {
+	__u32 key = old_state * SHM_TRACE_STATES + state;
+	__u64 *count;
+
 	if (!wanted(netns))
 		return 0;
-	if (old_state <= SHM_STATE_MAX && state <= SHM_STATE_MAX)
-		__sync_fetch_and_add(&transitions[old_state][state], 1);
+	count = bpf_map_lookup_elem(&transitions, &key);
+	if (count && old_state < SHM_TRACE_STATES && state < SHM_TRACE_STATES)
+		__sync_fetch_and_add(count, 1);
 	emit(SHM_TRACE_STATE, netns, session, 0, old_state, state);
 	return 0;
 }

@@ -6,6 +6,11 @@
 #ifndef _SHM_BPF_TRACE_H
 #define _SHM_BPF_TRACE_H
 
+#include <shm/netlink.h>
+
+/* Size of each dimension of the transitions map: every enum shm_state. */
+#define SHM_TRACE_STATES (SHM_STATE_MAX + 1)
+
 enum shm_trace_kind {
 	SHM_TRACE_NEW,
 	SHM_TRACE_STATE,

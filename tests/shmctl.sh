@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# shmctl as an operator meets it: what it prints, and the exit status and
+# message of every error case (shmctl.8 lists the exit codes).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+mon_out=$(mktemp)
+cleanup() {
+	kill "${monitor:-}" 2>/dev/null
+	[[ -d /sys/module/shm ]] || insmod "$SHM_KO"
+	rm -f "$mon_out"
+}
+trap cleanup EXIT
+
+# ok if COMMAND exits with STATUS and prints something matching PATTERN.
+check_exit() { # DESCRIPTION STATUS PATTERN COMMAND...
+	local desc=$1 want=$2 pattern=$3 out rc=0
+	shift 3
+	out=$("$@" 2>&1) || rc=$?
+	[[ -z $out ]] || diag "$out"
+	if ((rc == want)) && grep -Eq -- "$pattern" <<<"$out"; then
+		ok "$desc"
+	else
+		diag "'$*' exited $rc (want $want), output should match /$pattern/"
+		not_ok "$desc"
+	fi
+}
+
+check_exit "--help lists the commands" 0 "session" "$SHMCTL" --help
+check_exit "--version names the protocol" 0 "protocol version 1" "$SHMCTL" --version
+check_exit "no command" 2 "no command" "$SHMCTL"
+check_exit "unknown command" 2 "unknown command 'frobnicate'" "$SHMCTL" frobnicate
+check_exit "unknown option" 2 "unknown option" "$SHMCTL" session list --colour
+check_exit "session new without a role" 2 "role" "$SHMCTL" session new
+check_exit "unknown role" 2 "sideways" "$SHMCTL" session new --role sideways
+check_exit "zero streams" 2 "streams" "$SHMCTL" session new --role source --streams 0
+check_exit "too many streams" 2 "streams" "$SHMCTL" session new --role source --streams 17
+check_exit "downtime too long" 2 "downtime" \
+	"$SHMCTL" session new --role source --max-downtime 60001
+check_exit "bandwidth garbage" 2 "12X" "$SHMCTL" session new --role source --bandwidth 12X
+check_exit "session id not a number" 2 "abc" "$SHMCTL" session show abc
+check_exit "unknown session shown" 5 "no session 999999" "$SHMCTL" session show 999999
+check_exit "unknown session deleted" 5 "no session 999999" "$SHMCTL" session del 999999
+
+"$SHMCTL" monitor --json >"$mon_out" 2>/dev/null &
+monitor=$!
+sleep 0.5
+id=$("$SHMCTL" session new --role destination --name web1 --streams 8 \
+	--max-downtime 200 --bandwidth 1Gi) || id=
+check "session new prints the id alone" test -n "$id" -a "$id" -gt 0
+check_exit "session list shows it" 0 "^ *$id +destination +new +\"?web1" "$SHMCTL" session list
+check "session show --json" jq -e --argjson id "${id:-0}" \
+	'.id == $id and .role == "destination" and .state == "new" and
+	 .name == "web1" and .streams == 8 and .max_downtime_ms == 200 and
+	 .bandwidth == 1073741824' <<<"$("$SHMCTL" --json session show "$id")"
+check "session list --json is an array" jq -e 'length == 1' \
+	<<<"$("$SHMCTL" session list --json)"
+check "info --json" jq -e '.protocol == 1 and .sessions == 1 and
+	.max_sessions == 1024' <<<"$("$SHMCTL" info --json)"
+
+check_exit "unprivileged session new refused" 4 "permission denied" \
+	"${nobody[@]}" "$SHMCTL" session new --role source
+check_exit "unprivileged session del refused" 4 "permission denied" \
+	"${nobody[@]}" "$SHMCTL" session del "$id"
+check_exit "unprivileged session list allowed" 0 "web1" \
+	"${nobody[@]}" "$SHMCTL" session list
+
+check "session del" "$SHMCTL" session del "$id"
+check "session list empty again" test -z "$("$SHMCTL" session list)"
+sleep 0.5
+kill "$monitor"
+wait "$monitor" 2>/dev/null
+diag <"$mon_out"
+events=$(jq -r '"\(.event) \(.state // "-")"' "$mon_out" 2>&1 | tr '\n' ',')
+diag "monitor saw: $events"
+check "monitor saw new, cancelled, del" \
+	grep -q "^new new,state cancelled,del -,$" <<<"$events"
+
+rmmod shm
+check_exit "info without the module" 3 "not loaded.*(modprobe|insmod)" "$SHMCTL" info
+check_exit "session list without the module" 3 "not loaded" "$SHMCTL" session list
+check_exit "trace without the module" 3 "not loaded" "$SHMCTL" trace --duration 1
+insmod "$SHM_KO"
+finish
