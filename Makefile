@@ -26,14 +26,17 @@ BPFTOOL ?= bpftool
 PKGS := libnl-genl-3.0 libbpf
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit \
-	  -Iinclude/uapi -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	  -Iinclude/uapi -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+	  -DSHM_VERSION='"$(shell cat VERSION)"'
+
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # A few files of Debian's kernel source package: the kselftest headers the
-# tests include and the script that unpacks a kernel image.
+# tests include, the script that unpacks a kernel image, and checkpatch.
 KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
 KSRC_FILES := tools/testing/selftests/kselftest_harness.h \
-	tools/testing/selftests/kselftest.h scripts/extract-vmlinux
+	tools/testing/selftests/kselftest.h scripts/extract-vmlinux \
+	scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch
 KSRC := $(B)/linux-source
 KSELFTEST := $(KSRC)/tools/testing/selftests
 
@@ -90,7 +93,7 @@ USER_OBJS := $(patsubst user/%.c,$(B)/user/%.o,$(USER_SRCS))
 
 shmctl: $(B)/shmctl
 
-$(B)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/uapi/shm/*.h) $(BPF_SKELS)
+$(B)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/uapi/shm/*.h) $(BPF_SKELS) VERSION
 	@mkdir -p $(B)/user
 	$(CC) $(CFLAGS) -Iuser -c $< -o $@
 
@@ -115,12 +118,8 @@ test: all modules
 	@tests/run $(KVERS)
 
 # --- checks ------------------------------------------------------------------
-CHECKPATCH := $(firstword $(wildcard /lib/modules/$(KVER)/build/scripts/checkpatch.pl) \
-	$(wildcard /usr/src/linux-source-6.1/scripts/checkpatch.pl))
-
-style:
-	@test -n "$(CHECKPATCH)" || { echo "checkpatch.pl not found" >&2; exit 1; }
-	$(CHECKPATCH) --no-tree --terse --ignore FILE_PATH_CHANGES \
+style: $(KSRC)/scripts/checkpatch.pl
+	$< --no-tree --terse --ignore FILE_PATH_CHANGES \
 		-f kmod/*.c kmod/*.h include/uapi/shm/*.h
 
 clean:

@@ -23,6 +23,7 @@
 #include "netlink.h"
 #include "parse.h"
 #include "shmctl.h"
+#include "subcommands.h"
 
 static const char trace_usage[] =
 	"trace [--duration SECONDS] [--all-namespaces] [--json]";
@@ -238,7 +239,6 @@ int trace_main(int argc, char *argv[], const struct shmctl_opts *opts)
 	uint64_t deadline = 0;
 	int c, err, ret = SHMCTL_EXIT_FAILURE;
 
-	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":d:ajh", options, NULL)) != -1) {
 		switch (c) {

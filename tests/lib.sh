@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# TAP helpers for shell tests, in the spirit of kselftest. Source it:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   plan 3                          # optional: else the plan comes at the end
+#   check "module is listed" grep -qw shm /proc/modules
+#   check_fails "bad port refused" "$SHMCTL" serve --port 0
+#   [[ -c /dev/kvm ]] && ok "kvm" || skip "kvm" "no /dev/kvm"
+#   finish                          # exit 1 if any failed, 4 if all skipped
+#
+# skip_all REASON at the start skips the whole test (exit 4). A test's own
+# output should be "# " diagnostics (diag), so that only our lines are TAP.
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+_tap_n=0 _tap_plan='' _tap_failed=0 _tap_skipped=0
+
+echo "TAP version 13"
+
+plan() { # COUNT
+	_tap_plan=$1
+	echo "1..$1"
+}
+
+diag() { # MESSAGE... (or stdin, without arguments)
+	if (($#)); then printf '%s\n' "$*"; else cat; fi | sed 's/^/# /'
+}
+
+ok() { # DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n $1"
+}
+
+not_ok() { # DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n $1"
+}
+
+skip() { # DESCRIPTION REASON
+	_tap_n=$((_tap_n + 1))
+	_tap_skipped=$((_tap_skipped + 1))
+	echo "ok $_tap_n $1 # SKIP $2"
+}
+
+# Runs COMMAND; ok if it succeeds. What it prints (stdout and stderr) is
+# shown as diagnostics, so it never passes for a TAP line of ours.
+check() { # DESCRIPTION COMMAND...
+	local desc=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	[[ -z $out ]] || diag "$out"
+	if ((rc == 0)); then
+		ok "$desc"
+	else
+		diag "'$*' failed with status $rc"
+		not_ok "$desc"
+	fi
+}
+
+# The opposite: ok if COMMAND fails (an error path that must refuse).
+check_fails() { # DESCRIPTION COMMAND...
+	local desc=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	[[ -z $out ]] || diag "$out"
+	if ((rc != 0)); then
+		ok "$desc"
+	else
+		diag "'$*' succeeded but should have failed"
+		not_ok "$desc"
+	fi
+}
+
+skip_all() { # REASON
+	echo "1..0 # SKIP $1"
+	exit $KSFT_SKIP
+}
+
+# Last line of a test: the plan if none was given, and the exit status the
+# runner reads (a plan not met is a failure: the test stopped early).
+finish() {
+	if [[ -z $_tap_plan ]]; then
+		echo "1..$_tap_n"
+	elif ((_tap_n != _tap_plan)); then
+		diag "planned $_tap_plan tests but ran $_tap_n"
+		exit $KSFT_FAIL
+	fi
+	((_tap_failed == 0)) || exit $KSFT_FAIL
+	((_tap_n == 0 || _tap_skipped < _tap_n)) || exit $KSFT_SKIP
+	exit $KSFT_PASS
+}
