@@ -109,9 +109,7 @@ TEST_F(shm, session_lifecycle)
 	id = attr_u32(&res, SHM_SESSION_A_ID);
 	ASSERT_NE(0, id);
 
-	msg = nl_request(SHM_CMD_SESSION_GET, 0);
-	nla_put_u32(msg, SHM_SESSION_A_ID, id);
-	ASSERT_EQ(0, nl_transact(self->sk, msg, &res, NULL, NULL));
+	ASSERT_EQ(0, nl_session_get(self->sk, id, &res));
 	EXPECT_EQ(id, attr_u32(&res, SHM_SESSION_A_ID));
 	EXPECT_EQ(SHM_ROLE_DESTINATION, attr_u32(&res, SHM_SESSION_A_ROLE));
 	EXPECT_EQ(SHM_STATE_NEW, attr_u32(&res, SHM_SESSION_A_STATE));
@@ -131,9 +129,7 @@ TEST_F(shm, session_lifecycle)
 	EXPECT_EQ(id, attr_u32(&res, SHM_SESSION_A_ID));
 
 	ASSERT_EQ(0, nl_session_del(self->sk, id));
-	msg = nl_request(SHM_CMD_SESSION_GET, 0);
-	nla_put_u32(msg, SHM_SESSION_A_ID, id);
-	EXPECT_EQ(-ENOENT, nl_transact(self->sk, msg, &res, NULL, NULL));
+	EXPECT_EQ(-ENOENT, nl_session_get(self->sk, id, &res));
 	EXPECT_STREQ("no such session in this network namespace", res.message);
 	EXPECT_EQ(-ENOENT, nl_session_del(self->sk, id));
 }
@@ -299,7 +295,6 @@ TEST_F(shm, unprivileged_rejected)
 	ASSERT_EQ(0, nl_session_new(self->sk, SHM_ROLE_SOURCE, &id));
 	IN_CHILD({
 		struct nl_result res;
-		struct nl_msg *msg;
 		struct nl_sock *sk;
 		uint32_t other;
 
@@ -313,9 +308,7 @@ TEST_F(shm, unprivileged_rejected)
 		/* Reading is allowed. */
 		CHILD_CHECK(!nl_transact(sk, nl_request(SHM_CMD_GET_INFO, 0),
 					 &res, NULL, NULL));
-		msg = nl_request(SHM_CMD_SESSION_GET, 0);
-		nla_put_u32(msg, SHM_SESSION_A_ID, id);
-		CHILD_CHECK(!nl_transact(sk, msg, &res, NULL, NULL));
+		CHILD_CHECK(!nl_session_get(sk, id, &res));
 	});
 	EXPECT_EQ(0, nl_session_del(self->sk, id));
 }
@@ -327,16 +320,13 @@ TEST_F(shm, namespaces_are_separate_hosts)
 	ASSERT_EQ(0, nl_session_new(self->sk, SHM_ROLE_SOURCE, &id));
 	IN_CHILD({
 		struct nl_result res;
-		struct nl_msg *msg;
 		struct nl_sock *sk;
 		uint32_t own;
 
 		CHILD_CHECK(!unshare(CLONE_NEWNET));
 		sk = nl_open();
 		CHILD_CHECK(sk);
-		msg = nl_request(SHM_CMD_SESSION_GET, 0);
-		nla_put_u32(msg, SHM_SESSION_A_ID, id);
-		CHILD_CHECK(nl_transact(sk, msg, &res, NULL, NULL) == -ENOENT);
+		CHILD_CHECK(nl_session_get(sk, id, &res) == -ENOENT);
 		CHILD_CHECK(!nl_session_new(sk, SHM_ROLE_DESTINATION, &own));
 		CHILD_CHECK(!nl_transact(sk, nl_request(SHM_CMD_GET_INFO, 0),
 					 &res, NULL, NULL));

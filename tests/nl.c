@@ -187,11 +187,23 @@ int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id)
 	return 0;
 }
 
-int nl_session_del(struct nl_sock *sk, uint32_t id)
+static int nl_session_request(struct nl_sock *sk, int cmd, uint32_t id,
+			      struct nl_result *res)
 {
-	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_DEL, 0);
-	struct nl_result res;
+	struct nl_msg *msg = nl_request(cmd, 0);
 
 	nla_put_u32(msg, SHM_SESSION_A_ID, id);
-	return nl_transact(sk, msg, &res, NULL, NULL);
+	return nl_transact(sk, msg, res, NULL, NULL);
+}
+
+int nl_session_del(struct nl_sock *sk, uint32_t id)
+{
+	struct nl_result res;
+
+	return nl_session_request(sk, SHM_CMD_SESSION_DEL, id, &res);
+}
+
+int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res)
+{
+	return nl_session_request(sk, SHM_CMD_SESSION_GET, id, res);
 }

@@ -53,5 +53,6 @@ int nl_next_event(struct nl_sock *sk, struct nlattr **attrs, int timeout_ms);
 /* Shortcuts for the common requests; they return 0 or a negative errno. */
 int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id);
 int nl_session_del(struct nl_sock *sk, uint32_t id);
+int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
 
 #endif /* _SHM_TESTS_NL_H */

@@ -422,7 +422,13 @@ static int show_reply(struct nl_msg *msg, void *arg)
 	return 0;
 }
 
-static int session_show(int argc, char *argv[], const struct shmctl_opts *opts)
+/*
+ * show and del: one session id on the command line, one request naming it;
+ * @fn prints the reply (NULL: the ack is the whole answer).
+ */
+static int session_by_id(int argc, char *argv[], const char *usage,
+			 const struct shmctl_opts *opts, uint8_t cmd,
+			 shm_nl_reply_fn fn)
 {
 	struct shm_nl nl;
 	struct nl_msg *msg;
@@ -430,10 +436,10 @@ static int session_show(int argc, char *argv[], const struct shmctl_opts *opts)
 	bool json;
 	int ret, err;
 
-	ret = parse_options(argc, argv, SHOW_USAGE, opts, &json);
+	ret = parse_options(argc, argv, usage, opts, fn ? &json : NULL);
 	if (ret != SHMCTL_PROCEED)
 		return ret;
-	ret = one_id(argc, argv, SHOW_USAGE, &id);
+	ret = one_id(argc, argv, usage, &id);
 	if (ret != SHMCTL_PROCEED)
 		return ret;
 
@@ -441,17 +447,23 @@ static int session_show(int argc, char *argv[], const struct shmctl_opts *opts)
 	if (ret)
 		return ret;
 
-	msg = shm_nl_request_new(&nl, SHM_CMD_SESSION_GET, 0);
+	msg = shm_nl_request_new(&nl, cmd, 0);
 	if (msg && nla_put_u32(msg, SHM_SESSION_A_ID, id) < 0) {
 		nlmsg_free(msg);
 		msg = NULL;
 	}
-	err = msg ? shm_nl_request(&nl, msg, show_reply, &json) : -ENOMEM;
+	err = msg ? shm_nl_request(&nl, msg, fn, &json) : -ENOMEM;
 	if (err)
 		ret = session_report(&nl, err, id);
 
 	shm_nl_close(&nl);
 	return ret;
+}
+
+static int session_show(int argc, char *argv[], const struct shmctl_opts *opts)
+{
+	return session_by_id(argc, argv, SHOW_USAGE, opts, SHM_CMD_SESSION_GET,
+			     show_reply);
 }
 
 /* --- session new ------------------------------------------------------- */
@@ -630,33 +642,8 @@ static int session_new(int argc, char *argv[], const struct shmctl_opts *opts)
 
 static int session_del(int argc, char *argv[], const struct shmctl_opts *opts)
 {
-	struct shm_nl nl;
-	struct nl_msg *msg;
-	uint32_t id;
-	int ret, err;
-
-	ret = parse_options(argc, argv, DEL_USAGE, opts, NULL);
-	if (ret != SHMCTL_PROCEED)
-		return ret;
-	ret = one_id(argc, argv, DEL_USAGE, &id);
-	if (ret != SHMCTL_PROCEED)
-		return ret;
-
-	ret = shm_nl_open(&nl);
-	if (ret)
-		return ret;
-
-	msg = shm_nl_request_new(&nl, SHM_CMD_SESSION_DEL, 0);
-	if (msg && nla_put_u32(msg, SHM_SESSION_A_ID, id) < 0) {
-		nlmsg_free(msg);
-		msg = NULL;
-	}
-	err = msg ? shm_nl_request(&nl, msg, NULL, NULL) : -ENOMEM;
-	if (err)
-		ret = session_report(&nl, err, id);
-
-	shm_nl_close(&nl);
-	return ret;
+	return session_by_id(argc, argv, DEL_USAGE, opts, SHM_CMD_SESSION_DEL,
+			     NULL);
 }
 
 /* --- session ----------------------------------------------------------- */
