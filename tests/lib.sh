@@ -7,6 +7,7 @@
 #   plan 3                          # optional: else the plan comes at the end
 #   check "module is listed" grep -qw shm /proc/modules
 #   check_fails "bad port refused" "$SHMCTL" serve --port 0
+#   check_exit "unknown session" 5 "no session 9" "$SHMCTL" session show 9
 #   [[ -c /dev/kvm ]] && ok "kvm" || skip "kvm" "no /dev/kvm"
 #   finish                          # exit 1 if any failed, 4 if all skipped
 #
@@ -47,33 +48,45 @@ skip() { # DESCRIPTION REASON
 	echo "ok $_tap_n $1 # SKIP $2"
 }
 
-# Runs COMMAND; ok if it succeeds. What it prints (stdout and stderr) is
-# shown as diagnostics, so it never passes for a TAP line of ours.
+# Runs COMMAND and shows what it printed (stdout and stderr) as
+# diagnostics, so that it never passes for a TAP line of ours. Leaves the
+# output in _out and the exit status in _rc.
+_run() { # COMMAND...
+	_rc=0
+	_out=$("$@" 2>&1) || _rc=$?
+	[[ -z $_out ]] || diag "$_out"
+}
+
+# ok if COMMAND succeeds.
 check() { # DESCRIPTION COMMAND...
-	local desc=$1 out rc=0
+	local desc=$1
 	shift
-	out=$("$@" 2>&1) || rc=$?
-	[[ -z $out ]] || diag "$out"
-	if ((rc == 0)); then
-		ok "$desc"
-	else
-		diag "'$*' failed with status $rc"
-		not_ok "$desc"
-	fi
+	_run "$@"
+	((_rc == 0)) && ok "$desc" && return
+	diag "'$*' failed with status $_rc"
+	not_ok "$desc"
 }
 
 # The opposite: ok if COMMAND fails (an error path that must refuse).
 check_fails() { # DESCRIPTION COMMAND...
-	local desc=$1 out rc=0
+	local desc=$1
 	shift
-	out=$("$@" 2>&1) || rc=$?
-	[[ -z $out ]] || diag "$out"
-	if ((rc != 0)); then
-		ok "$desc"
-	else
-		diag "'$*' succeeded but should have failed"
-		not_ok "$desc"
-	fi
+	_run "$@"
+	((_rc != 0)) && ok "$desc" && return
+	diag "'$*' succeeded but should have failed"
+	not_ok "$desc"
+}
+
+# ok if COMMAND exits with STATUS and prints something matching the
+# extended regular expression PATTERN: an error path and its message.
+check_exit() { # DESCRIPTION STATUS PATTERN COMMAND...
+	local desc=$1 want=$2 pattern=$3
+	shift 3
+	_run "$@"
+	((_rc == want)) && grep -Eq -- "$pattern" <<<"$_out" && ok "$desc" &&
+		return
+	diag "'$*' exited $_rc (want $want), output should match /$pattern/"
+	not_ok "$desc"
 }
 
 skip_all() { # REASON

@@ -15,20 +15,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ok if COMMAND exits with STATUS and prints something matching PATTERN.
-check_exit() { # DESCRIPTION STATUS PATTERN COMMAND...
-	local desc=$1 want=$2 pattern=$3 out rc=0
-	shift 3
-	out=$("$@" 2>&1) || rc=$?
-	[[ -z $out ]] || diag "$out"
-	if ((rc == want)) && grep -Eq -- "$pattern" <<<"$out"; then
-		ok "$desc"
-	else
-		diag "'$*' exited $rc (want $want), output should match /$pattern/"
-		not_ok "$desc"
-	fi
-}
-
 check_exit "--help lists the commands" 0 "session" "$SHMCTL" --help
 check_exit "--version names the protocol" 0 "protocol version 1" "$SHMCTL" --version
 check_exit "no command" 2 "no command" "$SHMCTL"
