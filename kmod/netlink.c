@@ -9,6 +9,7 @@
 #include <net/genetlink.h>
 #include <net/sock.h>
 
+#include "engine.h"
 #include "netlink.h"
 #include "session.h"
 
@@ -43,6 +44,97 @@ static const struct nla_policy shm_session_id_policy[SHM_SESSION_A_MAX + 1] = {
 	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+static const struct nla_policy shm_stream_policy[SHM_STREAM_A_MAX + 1] = {
+	[SHM_STREAM_A_FD] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy shm_session_attach_policy[SHM_SESSION_A_MAX + 1] = {
+	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[SHM_SESSION_A_VM_FD] = { .type = NLA_U32 },
+	[SHM_SESSION_A_STREAM_FDS] = NLA_POLICY_NESTED(shm_stream_policy),
+};
+
+static int shm_nl_put_u64(struct sk_buff *skb, int type, u64 value, int pad)
+{
+	return nla_put_u64_64bit(skb, type, value, pad);
+}
+
+static int shm_nl_fill_memslots(struct sk_buff *skb,
+				const struct shm_engine *engine)
+{
+	const struct shm_memslot *slot;
+	struct nlattr *list, *nest;
+	unsigned int i;
+
+	list = nla_nest_start(skb, SHM_SESSION_A_MEMSLOTS);
+	if (!list)
+		return -EMSGSIZE;
+	for (i = 0; i < engine->vm.nr_slots; i++) {
+		slot = &engine->vm.slots[i];
+		nest = nla_nest_start(skb, i + 1);
+		if (!nest ||
+		    nla_put_u32(skb, SHM_MEMSLOT_A_AS_ID, slot->as_id) ||
+		    nla_put_u32(skb, SHM_MEMSLOT_A_SLOT, slot->id) ||
+		    shm_nl_put_u64(skb, SHM_MEMSLOT_A_GPA,
+				   slot->base_gfn << PAGE_SHIFT,
+				   SHM_MEMSLOT_A_PAD) ||
+		    shm_nl_put_u64(skb, SHM_MEMSLOT_A_SIZE,
+				   slot->npages << PAGE_SHIFT,
+				   SHM_MEMSLOT_A_PAD) ||
+		    nla_put_u32(skb, SHM_MEMSLOT_A_FLAGS, slot->flags))
+			return -EMSGSIZE;
+		nla_nest_end(skb, nest);
+	}
+	nla_nest_end(skb, list);
+	return 0;
+}
+
+/* The engine's figures, and when they would allow a cutover. */
+static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
+{
+	struct shm_round_stats last;
+	u64 rounds, total, rate, dirty_rate;
+	struct nlattr *nest;
+
+	spin_lock(&engine->lock);
+	last = engine->last;
+	rounds = engine->rounds_done;
+	total = engine->total_bytes;
+	spin_unlock(&engine->lock);
+	rate = last.duration_ns ?
+	       div64_u64(last.bytes * NSEC_PER_SEC, last.duration_ns) : 0;
+	dirty_rate = last.duration_ns ?
+		     div64_u64(last.dirty_pages * NSEC_PER_SEC,
+			       last.duration_ns) : 0;
+
+	nest = nla_nest_start(skb, SHM_SESSION_A_STATS);
+	if (!nest ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_ROUNDS, rounds, SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_DIRTY_PAGES, last.dirty_pages,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_SENT_PAGES, last.sent_pages,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_ZERO_PAGES, last.zero_pages,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_BYTES, last.bytes,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_DURATION_NS, last.duration_ns,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_DIRTY_RATE, dirty_rate,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_THROUGHPUT, rate,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_BYTES, total,
+			   SHM_STATS_A_PAD))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	if (engine->role == SHM_ROLE_SOURCE &&
+	    shm_nl_put_u64(skb, SHM_SESSION_A_ESTIMATE_MS,
+			   shm_engine_estimate_ms(engine), SHM_SESSION_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int shm_nl_fill_session(struct sk_buff *skb,
 			       const struct shm_session *s)
 {
@@ -62,6 +154,9 @@ static int shm_nl_fill_session(struct sk_buff *skb,
 			      SHM_SESSION_A_PAD) ||
 	    (s->reason[0] &&
 	     nla_put_string(skb, SHM_SESSION_A_REASON, s->reason)))
+		return -EMSGSIZE;
+	if (s->engine && (shm_nl_fill_memslots(skb, s->engine) ||
+			  shm_nl_fill_stats(skb, s->engine)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -89,7 +184,7 @@ static void *shm_nl_put_session(struct sk_buff *skb,
 static int shm_nl_reply_session(struct genl_info *info,
 				const struct shm_session *s)
 {
-	struct sk_buff *msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 
 	if (!msg)
 		return -ENOMEM;
@@ -268,7 +363,179 @@ static int shm_nl_session_del(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(s))
 		err = PTR_ERR(s);
 	else
-		shm_session_del(s);
+		shm_session_unlink(s);
+	mutex_unlock(&sn->lock);
+	if (!err)
+		shm_session_put(s);
+	return err;
+}
+
+static int shm_nl_stream_fds(struct genl_info *info,
+			     const struct shm_session *s, int *fds)
+{
+	struct nlattr *list = info->attrs[SHM_SESSION_A_STREAM_FDS];
+	unsigned int n = 0;
+	struct nlattr *fd;
+	int rem;
+
+	nla_for_each_nested(fd, list, rem) {
+		if (nla_type(fd) != SHM_STREAM_A_FD ||
+		    n == s->params.streams) {
+			NL_SET_ERR_MSG_ATTR(info->extack, fd,
+					    "more stream sockets than the session has streams");
+			return -EINVAL;
+		}
+		fds[n++] = nla_get_u32(fd);
+	}
+	if (n != s->params.streams) {
+		NL_SET_ERR_MSG_ATTR(info->extack, list,
+				    "fewer stream sockets than the session has streams");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int shm_nl_session_attach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	int fds[SHM_MAX_STREAMS];
+	struct shm_engine *engine;
+	struct shm_session *s;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_VM_FD) ||
+	    GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_STREAM_FDS)) {
+		GENL_SET_ERR_MSG(info, "attach needs the VM and its stream sockets");
+		return -EINVAL;
+	}
+
+	mutex_lock(&sn->lock);
+	s = shm_nl_find_session(sn, info);
+	if (IS_ERR(s)) {
+		err = PTR_ERR(s);
+		goto out;
+	}
+	if (s->state != SHM_STATE_NEW) {
+		GENL_SET_ERR_MSG(info, "only a new session can be attached");
+		err = -EBUSY;
+		goto out;
+	}
+	err = shm_nl_stream_fds(info, s, fds);
+	if (err)
+		goto out;
+	engine = shm_engine_new(s, nla_get_u32(info->attrs[SHM_SESSION_A_VM_FD]),
+				fds, s->params.streams, info->extack);
+	if (IS_ERR(engine)) {
+		err = PTR_ERR(engine);
+		goto out;
+	}
+	s->engine = engine;
+	shm_session_set_state(s, SHM_STATE_ATTACHED, NULL);
+	err = shm_nl_reply_session(info, s);
+out:
+	mutex_unlock(&sn->lock);
+	return err;
+}
+
+/*
+ * Finds the session and checks it is in @state, under sn->lock. @refusal
+ * must be a string literal: the ack quotes it after we return.
+ */
+static struct shm_session *shm_nl_session_in(struct shm_net *sn,
+					     struct genl_info *info,
+					     enum shm_state state,
+					     const char *refusal)
+{
+	struct shm_session *s = shm_nl_find_session(sn, info);
+
+	if (!IS_ERR(s) && s->state != state) {
+		info->extack->_msg = refusal;
+		return ERR_PTR(-EBUSY);
+	}
+	return s;
+}
+
+static int shm_nl_session_start(struct sk_buff *skb, struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct shm_session *s;
+	int err;
+
+	mutex_lock(&sn->lock);
+	s = shm_nl_session_in(sn, info, SHM_STATE_ATTACHED,
+			      "only an attached session can start");
+	err = PTR_ERR_OR_ZERO(s);
+	if (!err)
+		err = shm_engine_start(s->engine);
+	if (!err) {
+		shm_session_set_state(s, SHM_STATE_PRECOPY, NULL);
+	} else if (!IS_ERR(s)) {
+		GENL_SET_ERR_MSG(info, "cannot start the session's threads");
+		shm_session_set_state(s, SHM_STATE_FAILED,
+				      "cannot start the session's threads");
+		shm_engine_stop(s->engine);
+	}
+	mutex_unlock(&sn->lock);
+	return err;
+}
+
+static int shm_nl_session_final(struct sk_buff *skb, struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct shm_engine *engine;
+	struct shm_session *s;
+	int err;
+
+	mutex_lock(&sn->lock);
+	s = shm_nl_session_in(sn, info, SHM_STATE_PRECOPY,
+			      "only a session in pre-copy can cut over");
+	err = PTR_ERR_OR_ZERO(s);
+	if (!err && s->params.role != SHM_ROLE_SOURCE) {
+		GENL_SET_ERR_MSG(info, "the final round is the source's to send");
+		err = -EINVAL;
+	} else if (!err && !shm_vm_vcpus_stopped(&s->engine->vm)) {
+		GENL_SET_ERR_MSG(info, "a vCPU is still running: pause the VM first");
+		err = -EBUSY;
+	}
+	if (err) {
+		mutex_unlock(&sn->lock);
+		return err;
+	}
+	engine = s->engine;
+	shm_session_set_state(s, SHM_STATE_CUTOVER, NULL);
+	shm_engine_request_final(engine);
+	shm_session_get(s);
+	mutex_unlock(&sn->lock);
+
+	err = wait_for_completion_killable(&engine->finished);
+	flush_work(&engine->update_work);
+
+	mutex_lock(&sn->lock);
+	if (!err && s->state != SHM_STATE_DONE) {
+		GENL_SET_ERR_MSG(info, "the final round did not complete: the session's reason says why");
+		err = engine->error ?: -ECANCELED;
+	}
+	mutex_unlock(&sn->lock);
+	shm_session_put(s);
+	return err;
+}
+
+static int shm_nl_session_cancel(struct sk_buff *skb, struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct shm_session *s;
+	int err = 0;
+
+	mutex_lock(&sn->lock);
+	s = shm_nl_find_session(sn, info);
+	if (IS_ERR(s)) {
+		err = PTR_ERR(s);
+	} else if (shm_session_is_final(s)) {
+		GENL_SET_ERR_MSG(info, "the session has already ended");
+		err = -EINVAL;
+	} else {
+		shm_session_cancel(s, "cancelled by user");
+	}
 	mutex_unlock(&sn->lock);
 	return err;
 }
@@ -299,12 +566,45 @@ static const struct genl_ops shm_nl_ops[] = {
 		.maxattr = SHM_SESSION_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = SHM_CMD_SESSION_ATTACH,
+		.doit = shm_nl_session_attach,
+		.policy = shm_session_attach_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHM_CMD_SESSION_START,
+		.doit = shm_nl_session_start,
+		.policy = shm_session_id_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHM_CMD_SESSION_FINAL,
+		.doit = shm_nl_session_final,
+		.policy = shm_session_id_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHM_CMD_SESSION_CANCEL,
+		.doit = shm_nl_session_cancel,
+		.policy = shm_session_id_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static struct genl_family shm_family __ro_after_init = {
 	.name = SHM_GENL_NAME,
 	.version = SHM_GENL_VERSION,
 	.netnsok = true,
+	/*
+	 * Our own locks, not the genetlink mutex: the final round's request
+	 * waits for the destination, and must not hold up everyone else.
+	 */
+	.parallel_ops = true,
 	.module = THIS_MODULE,
 	.ops = shm_nl_ops,
 	.n_ops = ARRAY_SIZE(shm_nl_ops),
@@ -383,6 +683,18 @@ void shm_nl_notify_state(const struct shm_session *s, enum shm_state old)
 void shm_nl_notify_del(const struct shm_session *s)
 {
 	shm_nl_notify(s, SHM_CMD_SESSION_DEL, shm_nl_fill_id, NULL);
+}
+
+static int shm_nl_fill_progress(struct sk_buff *skb,
+				const struct shm_session *s, const void *arg)
+{
+	return nla_put_u32(skb, SHM_SESSION_A_ID, s->id) ?:
+	       shm_nl_fill_stats(skb, s->engine);
+}
+
+void shm_nl_notify_progress(const struct shm_session *s)
+{
+	shm_nl_notify(s, SHM_CMD_SESSION_PROGRESS, shm_nl_fill_progress, NULL);
 }
 
 int __init shm_netlink_init(void)

@@ -11,5 +11,6 @@ void shm_netlink_exit(void);
 void shm_nl_notify_new(const struct shm_session *s);
 void shm_nl_notify_state(const struct shm_session *s, enum shm_state old);
 void shm_nl_notify_del(const struct shm_session *s);
+void shm_nl_notify_progress(const struct shm_session *s);
 
 #endif /* _SHM_NETLINK_H */

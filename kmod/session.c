@@ -9,6 +9,7 @@
 #include <linux/timekeeping.h>
 #include <net/netns/generic.h>
 
+#include "engine.h"
 #include "netlink.h"
 #include "session.h"
 #include "trace.h"
@@ -32,6 +33,11 @@ static const unsigned long shm_next_states[SHM_STATE_MAX + 1] = {
 static bool shm_state_is_final(enum shm_state state)
 {
 	return !shm_next_states[state];
+}
+
+bool shm_session_is_final(const struct shm_session *s)
+{
+	return shm_state_is_final(s->state);
 }
 
 struct shm_net *shm_net(struct net *net)
@@ -66,8 +72,10 @@ struct shm_session *shm_session_new(struct shm_net *sn,
 		return ERR_PTR(id);
 	}
 
+	kref_init(&s->ref);
 	s->sn = sn;
 	s->id = id;
+	s->linked = true;
 	s->params = *params;
 	s->created_ns = ktime_get_ns();
 	s->state = SHM_STATE_NEW;
@@ -112,34 +120,87 @@ int shm_session_set_state(struct shm_session *s, enum shm_state state,
 	return __shm_session_set_state(s, state, reason, true);
 }
 
-/*
- * Cancel the session unless it already ended, then drop it. Without @notify
- * nothing is multicast: used when the namespace or the module goes away, when
- * nobody can listen any more.
- */
-static void __shm_session_del(struct shm_session *s, const char *reason,
-			      bool notify)
+static void __shm_session_cancel(struct shm_session *s, const char *reason,
+				 bool notify)
 {
-	struct shm_net *sn = s->sn;
-
-	lockdep_assert_held(&sn->lock);
+	lockdep_assert_held(&s->sn->lock);
 
 	if (!shm_state_is_final(s->state))
 		__shm_session_set_state(s, SHM_STATE_CANCELLED, reason, notify);
+	/* Threads never take sn->lock: stopping them here cannot deadlock. */
+	if (s->engine)
+		shm_engine_stop(s->engine);
+}
 
+void shm_session_cancel(struct shm_session *s, const char *reason)
+{
+	__shm_session_cancel(s, reason, true);
+}
+
+/*
+ * Without @notify nothing is multicast: used when the namespace or the
+ * module goes away, when nobody can listen any more.
+ */
+static void __shm_session_unlink(struct shm_session *s, const char *reason,
+				 bool notify)
+{
+	struct shm_net *sn = s->sn;
+
+	__shm_session_cancel(s, reason, notify);
 	idr_remove(&sn->sessions, s->id);
+	s->linked = false;
 	sn->count--;
 	sn->generation++;
 
 	trace_shm_session_del(shm_net_inum(sn), s->id, s->state);
 	if (notify)
 		shm_nl_notify_del(s);
+}
+
+void shm_session_unlink(struct shm_session *s)
+{
+	__shm_session_unlink(s, "session deleted", true);
+}
+
+void shm_session_get(struct shm_session *s)
+{
+	kref_get(&s->ref);
+}
+
+static void shm_session_release(struct kref *ref)
+{
+	struct shm_session *s = container_of(ref, struct shm_session, ref);
+
+	shm_engine_free(s->engine);
 	kfree(s);
 }
 
-void shm_session_del(struct shm_session *s)
+void shm_session_put(struct shm_session *s)
 {
-	__shm_session_del(s, "session deleted", true);
+	kref_put(&s->ref, shm_session_release);
+}
+
+void shm_session_engine_changed(struct shm_session *s)
+{
+	struct shm_engine *engine = s->engine;
+	struct shm_net *sn = s->sn;
+
+	mutex_lock(&sn->lock);
+	if (s->linked && !shm_state_is_final(s->state)) {
+		if (engine->error) {
+			shm_session_set_state(s, SHM_STATE_FAILED,
+					      engine->reason);
+			shm_engine_stop(engine);
+		} else if (READ_ONCE(engine->finished_ok)) {
+			/* A destination learns of the cutover from the wire. */
+			if (s->state == SHM_STATE_PRECOPY)
+				shm_session_set_state(s, SHM_STATE_CUTOVER,
+						      NULL);
+			shm_session_set_state(s, SHM_STATE_DONE, NULL);
+			shm_engine_stop(engine);
+		}
+	}
+	mutex_unlock(&sn->lock);
 }
 
 static int __net_init shm_net_init(struct net *net)
@@ -158,10 +219,19 @@ static void __net_exit shm_net_exit(struct net *net)
 	struct shm_session *s;
 	int id;
 
-	mutex_lock(&sn->lock);
-	idr_for_each_entry(&sn->sessions, s, id)
-		__shm_session_del(s, "namespace or module removed", false);
-	mutex_unlock(&sn->lock);
+	/* One at a time: the last put may wait for an engine's work. */
+	for (;;) {
+		mutex_lock(&sn->lock);
+		id = 0;
+		s = idr_get_next(&sn->sessions, &id);
+		if (s)
+			__shm_session_unlink(s, "namespace or module removed",
+					     false);
+		mutex_unlock(&sn->lock);
+		if (!s)
+			break;
+		shm_session_put(s);
+	}
 	idr_destroy(&sn->sessions);
 }
 

@@ -3,6 +3,7 @@
 #define _SHM_SESSION_H
 
 #include <linux/idr.h>
+#include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <net/net_namespace.h>
@@ -32,14 +33,21 @@ struct shm_session_params {
 	u64 bandwidth;
 };
 
+struct shm_engine;
+
 struct shm_session {
+	struct kref ref;
 	struct shm_net *sn;
 	u32 id;
+	/* Cleared once the session is out of the namespace's table. */
+	bool linked;
 	struct shm_session_params params;
 	u64 created_ns;
 	enum shm_state state;
 	/* Why the session failed or was cancelled; empty otherwise. */
 	char reason[SHM_REASON_MAX];
+	/* From attach on: the VM, the streams and their threads. */
+	struct shm_engine *engine;
 };
 
 struct shm_net *shm_net(struct net *net);
@@ -48,7 +56,16 @@ struct shm_session *shm_session_new(struct shm_net *sn,
 struct shm_session *shm_session_find(struct shm_net *sn, u32 id);
 int shm_session_set_state(struct shm_session *s, enum shm_state state,
 			  const char *reason);
-void shm_session_del(struct shm_session *s);
+bool shm_session_is_final(const struct shm_session *s);
+/* Cancels the session unless it ended, and stops its engine. */
+void shm_session_cancel(struct shm_session *s, const char *reason);
+/* Takes the session out of its table; drop the table's reference after. */
+void shm_session_unlink(struct shm_session *s);
+void shm_session_get(struct shm_session *s);
+/* Not under sn->lock: the last reference frees the engine. */
+void shm_session_put(struct shm_session *s);
+/* The engine failed or finished: bring the session's state in line. */
+void shm_session_engine_changed(struct shm_session *s);
 
 int shm_session_init(void);
 void shm_session_exit(void);

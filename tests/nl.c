@@ -175,10 +175,17 @@ int nl_next_event(struct nl_sock *sk, struct nlattr **attrs, int timeout_ms)
 
 int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id)
 {
+	return nl_session_new_streams(sk, role, SHM_DEFAULT_STREAMS, id);
+}
+
+int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
+			   uint32_t streams, uint32_t *id)
+{
 	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_NEW, 0);
 	struct nl_result res;
 
 	nla_put_u32(msg, SHM_SESSION_A_ROLE, role);
+	nla_put_u32(msg, SHM_SESSION_A_STREAMS, streams);
 	if (nl_transact(sk, msg, &res, NULL, NULL))
 		return res.error;
 	if (!res.attrs[SHM_SESSION_A_ID])
@@ -187,8 +194,8 @@ int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id)
 	return 0;
 }
 
-static int nl_session_request(struct nl_sock *sk, int cmd, uint32_t id,
-			      struct nl_result *res)
+int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,
+		   struct nl_result *res)
 {
 	struct nl_msg *msg = nl_request(cmd, 0);
 
@@ -200,10 +207,27 @@ int nl_session_del(struct nl_sock *sk, uint32_t id)
 {
 	struct nl_result res;
 
-	return nl_session_request(sk, SHM_CMD_SESSION_DEL, id, &res);
+	return nl_session_cmd(sk, SHM_CMD_SESSION_DEL, id, &res);
 }
 
 int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res)
 {
-	return nl_session_request(sk, SHM_CMD_SESSION_GET, id, res);
+	return nl_session_cmd(sk, SHM_CMD_SESSION_GET, id, res);
+}
+
+int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
+		      const int *stream_fds, unsigned int nr,
+		      struct nl_result *res)
+{
+	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_ATTACH, 0);
+	struct nlattr *fds;
+	unsigned int i;
+
+	nla_put_u32(msg, SHM_SESSION_A_ID, id);
+	nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
+	fds = nla_nest_start(msg, SHM_SESSION_A_STREAM_FDS);
+	for (i = 0; i < nr; i++)
+		nla_put_u32(msg, SHM_STREAM_A_FD, stream_fds[i]);
+	nla_nest_end(msg, fds);
+	return nl_transact(sk, msg, res, NULL, NULL);
 }

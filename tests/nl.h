@@ -52,7 +52,15 @@ int nl_next_event(struct nl_sock *sk, struct nlattr **attrs, int timeout_ms);
 
 /* Shortcuts for the common requests; they return 0 or a negative errno. */
 int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id);
+int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
+			   uint32_t streams, uint32_t *id);
 int nl_session_del(struct nl_sock *sk, uint32_t id);
 int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
+/* SHM_CMD_SESSION_{START,FINAL,CANCEL}: commands that take only the id. */
+int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,
+		   struct nl_result *res);
+int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
+		      const int *stream_fds, unsigned int nr,
+		      struct nl_result *res);
 
 #endif /* _SHM_TESTS_NL_H */

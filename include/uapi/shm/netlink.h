@@ -53,6 +53,45 @@
  *   has not finished is cancelled first (a state event is sent), then it is
  *   removed.
  *
+ * SHM_CMD_SESSION_ATTACH (admin): bind a NEW session to a KVM VM and to its
+ *   data streams; the session moves to ATTACHED.
+ *	SHM_SESSION_A_ID		u32 (required)
+ *	SHM_SESSION_A_VM_FD		u32, a KVM VM file descriptor of the
+ *					caller (from KVM_CREATE_VM, or taken
+ *					from the VMM with pidfd_getfd)
+ *	SHM_SESSION_A_STREAM_FDS	nest of u32 SHM_STREAM_A_FD, connected
+ *					TCP socket descriptors of the caller, as
+ *					many as the session's streams, in the
+ *					same order on both sides
+ *   The VM must not use the KVM dirty ring. The module keeps its own
+ *   references: the caller may close its descriptors afterwards.
+ *   Reply: the session, with SHM_SESSION_A_MEMSLOTS.
+ *
+ * SHM_CMD_SESSION_START (admin): SHM_SESSION_A_ID. An ATTACHED session
+ *   starts moving memory (PRECOPY): a source sends every page of every
+ *   memslot, then round after round what the guest dirtied meanwhile; a
+ *   destination writes what it receives into its VM. Progress events
+ *   (SHM_CMD_SESSION_PROGRESS) follow every round.
+ *
+ * SHM_CMD_SESSION_FINAL (admin, source): SHM_SESSION_A_ID. With the VM's
+ *   vCPUs paused (EBUSY if one is still inside KVM_RUN), send the last dirty
+ *   round and wait until the destination acknowledged every page written:
+ *   the reply comes then (CUTOVER, then DONE on both sides).
+ *
+ * SHM_CMD_SESSION_CANCEL (admin): SHM_SESSION_A_ID. Stop a session that has
+ *   not finished; it moves to CANCELLED and lets go of its VM and streams.
+ *   The VM itself is left as it is.
+ *
+ * While attached, SHM_CMD_SESSION_GET also returns:
+ *	SHM_SESSION_A_MEMSLOTS		nest of SHM_MEMSLOT_A_* nests, one per
+ *					memslot: AS_ID, SLOT, GPA, SIZE (u64
+ *					bytes), FLAGS (KVM_MEM_*)
+ *	SHM_SESSION_A_STATS		nest of SHM_STATS_A_*: the rounds done
+ *					so far and the figures of the last one
+ *	SHM_SESSION_A_ESTIMATE_MS	u64, the time the pages dirty now would
+ *					take at the measured bandwidth: cut over
+ *					once it is below the max downtime
+ *
  * Events, multicast on group SHM_GENL_MCGRP_EVENTS of the session's
  * namespace, one per change, in the order the changes happened:
  *	SHM_CMD_SESSION_NEW	the session's attributes, as SHM_CMD_SESSION_GET
@@ -60,6 +99,8 @@
  *				SHM_SESSION_A_OLD_STATE, and SHM_SESSION_A_REASON
  *				when it failed or was cancelled
  *	SHM_CMD_SESSION_DEL	SHM_SESSION_A_ID
+ *	SHM_CMD_SESSION_PROGRESS SHM_SESSION_A_ID, SHM_SESSION_A_STATS,
+ *				SHM_SESSION_A_ESTIMATE_MS, after each round
  *
  * A session's life (enum shm_state): NEW -> ATTACHED -> PRECOPY -> CUTOVER ->
  * DONE; any state before DONE may move to FAILED or CANCELLED. DONE, FAILED
@@ -89,6 +130,11 @@ enum shm_cmd {
 	SHM_CMD_SESSION_GET,
 	SHM_CMD_SESSION_DEL,
 	SHM_CMD_SESSION_STATE,	/* event only */
+	SHM_CMD_SESSION_ATTACH,
+	SHM_CMD_SESSION_START,
+	SHM_CMD_SESSION_FINAL,
+	SHM_CMD_SESSION_CANCEL,
+	SHM_CMD_SESSION_PROGRESS, /* event only */
 	__SHM_CMD_MAX
 };
 #define SHM_CMD_MAX (__SHM_CMD_MAX - 1)
@@ -143,8 +189,49 @@ enum shm_session_attr {
 	SHM_SESSION_A_BANDWIDTH,
 	SHM_SESSION_A_AGE_MS,
 	SHM_SESSION_A_REASON,
+	SHM_SESSION_A_VM_FD,
+	SHM_SESSION_A_STREAM_FDS,
+	SHM_SESSION_A_MEMSLOTS,
+	SHM_SESSION_A_STATS,
+	SHM_SESSION_A_ESTIMATE_MS,
 	__SHM_SESSION_A_MAX
 };
 #define SHM_SESSION_A_MAX (__SHM_SESSION_A_MAX - 1)
+
+enum shm_stream_attr {
+	SHM_STREAM_A_UNSPEC,
+	SHM_STREAM_A_FD,
+	__SHM_STREAM_A_MAX
+};
+#define SHM_STREAM_A_MAX (__SHM_STREAM_A_MAX - 1)
+
+enum shm_memslot_attr {
+	SHM_MEMSLOT_A_UNSPEC,
+	SHM_MEMSLOT_A_PAD,
+	SHM_MEMSLOT_A_AS_ID,
+	SHM_MEMSLOT_A_SLOT,
+	SHM_MEMSLOT_A_GPA,
+	SHM_MEMSLOT_A_SIZE,
+	SHM_MEMSLOT_A_FLAGS,
+	__SHM_MEMSLOT_A_MAX
+};
+#define SHM_MEMSLOT_A_MAX (__SHM_MEMSLOT_A_MAX - 1)
+
+/* Figures of the last round done; all u64. */
+enum shm_stats_attr {
+	SHM_STATS_A_UNSPEC,
+	SHM_STATS_A_PAD,
+	SHM_STATS_A_ROUNDS,		/* rounds done */
+	SHM_STATS_A_DIRTY_PAGES,	/* pages found dirty for the round */
+	SHM_STATS_A_SENT_PAGES,		/* pages sent whole */
+	SHM_STATS_A_ZERO_PAGES,		/* pages sent as a zero flag */
+	SHM_STATS_A_BYTES,		/* bytes put on the wire */
+	SHM_STATS_A_DURATION_NS,
+	SHM_STATS_A_DIRTY_RATE,		/* pages dirtied per second */
+	SHM_STATS_A_THROUGHPUT,		/* bytes per second */
+	SHM_STATS_A_TOTAL_BYTES,	/* over all rounds */
+	__SHM_STATS_A_MAX
+};
+#define SHM_STATS_A_MAX (__SHM_STATS_A_MAX - 1)
 
 #endif /* _UAPI_SHM_NETLINK_H */

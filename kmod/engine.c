@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The migration engine of one session: its threads, the pre-copy rounds of
+ * a source, and how failures and the end reach the session.
+ */
+
+#include <linux/kthread.h>
+#include <linux/slab.h>
+
+#include "engine.h"
+#include "netlink.h"
+#include "session.h"
+
+/* An idle guest dirties nothing: look again this often, not in a spin. */
+#define SHM_IDLE_POLL (HZ / 10)
+
+void shm_engine_fail(struct shm_engine *engine, int err, const char *fmt, ...)
+{
+	bool first = false;
+	unsigned int i;
+	va_list args;
+
+	spin_lock(&engine->lock);
+	if (!engine->error) {
+		engine->error = err ?: -EIO;
+		va_start(args, fmt);
+		vsnprintf(engine->reason, sizeof(engine->reason), fmt, args);
+		va_end(args);
+		first = true;
+	}
+	spin_unlock(&engine->lock);
+	if (!first)
+		return;
+
+	/* Unblock every thread, and tell the peer: its reads end too. */
+	for (i = 0; i < engine->nr_streams; i++)
+		shm_stream_shutdown(&engine->streams[i]);
+	wake_up_all(&engine->wait);
+	complete_all(&engine->finished);
+	schedule_work(&engine->update_work);
+}
+
+bool shm_engine_failed(struct shm_engine *engine)
+{
+	return READ_ONCE(engine->error);
+}
+
+/* The work is queued before waiters wake, so they can flush it. */
+static void shm_engine_finished(struct shm_engine *engine)
+{
+	WRITE_ONCE(engine->finished_ok, true);
+	schedule_work(&engine->update_work);
+	complete_all(&engine->finished);
+}
+
+void shm_engine_stream_finished(struct shm_engine *engine)
+{
+	if (atomic_dec_and_test(&engine->busy))
+		shm_engine_finished(engine);
+}
+
+static void shm_engine_update(struct work_struct *work)
+{
+	struct shm_engine *engine = container_of(work, struct shm_engine,
+						 update_work);
+
+	shm_session_engine_changed(engine->session);
+}
+
+int shm_thread_park(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/* Hands @round to the streams and waits until they are all done with it. */
+static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
+			  u64 dirty)
+{
+	u64 start = ktime_get_ns(), ns;
+
+	spin_lock(&engine->lock);
+	memset(&engine->last, 0, sizeof(engine->last));
+	engine->last.dirty_pages = dirty;
+	spin_unlock(&engine->lock);
+
+	atomic_set(&engine->busy, engine->nr_streams);
+	WRITE_ONCE(engine->final_round, final);
+	/* final_round before round: streams read round, then final_round. */
+	smp_wmb();
+	WRITE_ONCE(engine->round, round);
+	wake_up_all(&engine->wait);
+	wait_event(engine->wait, !atomic_read(&engine->busy) ||
+		   shm_engine_failed(engine) || kthread_should_stop());
+	if (atomic_read(&engine->busy))
+		return false;
+
+	ns = ktime_get_ns() - start;
+	spin_lock(&engine->lock);
+	engine->last.duration_ns = ns;
+	engine->rounds_done = round;
+	engine->total_bytes += engine->last.bytes;
+	if (ns && engine->last.bytes)
+		engine->bytes_per_sec = div64_u64(engine->last.bytes *
+						  NSEC_PER_SEC, ns);
+	spin_unlock(&engine->lock);
+	return true;
+}
+
+/* Clears the round just sent and takes what the guest dirtied since. */
+static int shm_next_dirty(struct shm_engine *engine, u64 *dirty)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < engine->vm.nr_slots; i++)
+		bitmap_zero(engine->vm.slots[i].dirty,
+			    engine->vm.slots[i].npages);
+	err = shm_dirty_harvest(&engine->log, dirty);
+	if (err == -ESTALE)
+		shm_engine_fail(engine, err, "the VMM changed its memslots during the migration");
+	else if (err)
+		shm_engine_fail(engine, err, "reading KVM's dirty log failed (%d)", err);
+	return err;
+}
+
+/* The source's control thread: round after round until the final one. */
+static int shm_control(void *data)
+{
+	struct shm_engine *engine = data;
+	u64 dirty = engine->vm.pages;
+	bool final = false;
+	u32 round;
+	int err;
+
+	err = shm_vm_use_mm(&engine->vm);
+	if (err) {
+		shm_engine_fail(engine, err, "the source VMM has exited");
+		return shm_thread_park();
+	}
+	err = shm_dirty_start(&engine->log, &engine->vm);
+	if (err) {
+		shm_engine_fail(engine, err, "cannot turn on KVM's dirty log (%d)", err);
+		goto out;
+	}
+
+	for (round = 1; ; round++) {
+		if (!shm_run_round(engine, round, final, dirty) || final)
+			break;
+		shm_nl_notify_progress(engine->session);
+		do {
+			final = READ_ONCE(engine->final_requested);
+			/*
+			 * Read before the harvest, so that the last harvest
+			 * follows the pause the final request vouches for.
+			 */
+			smp_rmb();
+			if (shm_next_dirty(engine, &dirty))
+				goto out;
+			spin_lock(&engine->lock);
+			engine->dirty_now = dirty;
+			spin_unlock(&engine->lock);
+			if (dirty || final)
+				break;
+			wait_event_timeout(engine->wait,
+					   READ_ONCE(engine->final_requested) ||
+					   shm_engine_failed(engine) ||
+					   kthread_should_stop(), SHM_IDLE_POLL);
+		} while (!shm_engine_failed(engine) && !kthread_should_stop());
+	}
+	if (final && !shm_engine_failed(engine))
+		shm_engine_finished(engine);
+out:
+	shm_dirty_stop(&engine->log);
+	shm_vm_unuse_mm(&engine->vm);
+	return shm_thread_park();
+}
+
+u64 shm_engine_estimate_ms(struct shm_engine *engine)
+{
+	u64 bytes, rate;
+
+	spin_lock(&engine->lock);
+	bytes = engine->dirty_now * (PAGE_SIZE + sizeof(struct shm_wire_frame));
+	rate = engine->bytes_per_sec;
+	spin_unlock(&engine->lock);
+	return rate ? div64_u64(bytes * MSEC_PER_SEC, rate) : U64_MAX;
+}
+
+struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
+				  const int *stream_fds, unsigned int nr,
+				  struct netlink_ext_ack *extack)
+{
+	struct shm_engine *engine;
+	unsigned int i;
+	int err;
+
+	engine = kzalloc(sizeof(*engine), GFP_KERNEL);
+	if (!engine)
+		return ERR_PTR(-ENOMEM);
+	engine->session = s;
+	engine->role = s->params.role;
+	init_waitqueue_head(&engine->wait);
+	init_completion(&engine->finished);
+	spin_lock_init(&engine->lock);
+	INIT_WORK(&engine->update_work, shm_engine_update);
+
+	engine->streams = kcalloc(nr, sizeof(*engine->streams), GFP_KERNEL);
+	if (!engine->streams) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < nr; i++) {
+		engine->streams[i].engine = engine;
+		engine->streams[i].index = i;
+		err = shm_stream_attach(&engine->streams[i], stream_fds[i],
+					extack);
+		if (err)
+			goto fail;
+		engine->nr_streams++;
+	}
+	err = shm_vm_attach(&engine->vm, vm_fd, extack);
+	if (err)
+		goto fail;
+	engine->dirty_now = engine->vm.pages;
+	return engine;
+fail:
+	shm_engine_free(engine);
+	return ERR_PTR(err);
+}
+
+static int shm_engine_spawn(struct shm_engine *engine,
+			    struct task_struct **task, int (*fn)(void *),
+			    void *arg, const char *what, unsigned int index)
+{
+	struct task_struct *t;
+
+	t = kthread_run(fn, arg, "shm-%u-%s%u", engine->session->id, what,
+			index);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	/* Threads may finish before they are stopped: keep them reapable. */
+	get_task_struct(t);
+	*task = t;
+	return 0;
+}
+
+int shm_engine_start(struct shm_engine *engine)
+{
+	bool source = engine->role == SHM_ROLE_SOURCE;
+	unsigned int i;
+	int err;
+
+	engine->running = true;
+	/* A destination counts the streams still to finish in @busy. */
+	atomic_set(&engine->busy, source ? 0 : engine->nr_streams);
+	for (i = 0; i < engine->nr_streams; i++) {
+		err = shm_engine_spawn(engine, &engine->streams[i].thread,
+				       source ? shm_send_stream :
+						shm_recv_stream,
+				       &engine->streams[i],
+				       source ? "send" : "recv", i);
+		if (err)
+			return err;
+	}
+	if (source)
+		return shm_engine_spawn(engine, &engine->control, shm_control,
+					engine, "control", 0);
+	return 0;
+}
+
+void shm_engine_request_final(struct shm_engine *engine)
+{
+	WRITE_ONCE(engine->final_requested, true);
+	wake_up_all(&engine->wait);
+}
+
+static void shm_engine_reap(struct task_struct **task)
+{
+	if (!*task)
+		return;
+	kthread_stop(*task);
+	put_task_struct(*task);
+	*task = NULL;
+}
+
+void shm_engine_stop(struct shm_engine *engine)
+{
+	unsigned int i;
+
+	for (i = 0; i < engine->nr_streams; i++)
+		shm_stream_shutdown(&engine->streams[i]);
+	wake_up_all(&engine->wait);
+	shm_engine_reap(&engine->control);
+	for (i = 0; i < engine->nr_streams; i++) {
+		shm_engine_reap(&engine->streams[i].thread);
+		shm_stream_release(&engine->streams[i]);
+	}
+	shm_vm_detach(&engine->vm);
+	engine->running = false;
+}
+
+/* Not under the session lock: the update work takes it. */
+void shm_engine_free(struct shm_engine *engine)
+{
+	if (!engine)
+		return;
+	shm_engine_stop(engine);
+	cancel_work_sync(&engine->update_work);
+	kfree(engine->streams);
+	kfree(engine);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SHM_ENGINE_H
+#define _SHM_ENGINE_H
+
+#include <linux/completion.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <shm/netlink.h>
+
+#include "dirty.h"
+#include "stream.h"
+#include "vm.h"
+
+struct shm_session;
+
+/* Figures of one round, as SHM_STATS_A_* report them. */
+struct shm_round_stats {
+	u64 dirty_pages;
+	u64 sent_pages;
+	u64 zero_pages;
+	u64 bytes;
+	u64 duration_ns;
+};
+
+/*
+ * What moves a session's memory: its VM, its streams and their threads. A
+ * source has a control thread that runs the rounds and a thread per stream
+ * that sends the stream's shard of each round; a destination has a thread
+ * per stream that checks and writes what arrives. The threads never take
+ * the session lock: they report through @error and @update_work.
+ */
+struct shm_engine {
+	struct shm_session *session;
+	enum shm_role role;
+	struct shm_vm vm;
+	struct shm_dirty_log log;
+	unsigned int nr_streams;
+	struct shm_stream *streams;
+	struct task_struct *control;
+
+	/* Round hand-off between the control thread and the streams. */
+	wait_queue_head_t wait;
+	u32 round;		/* the round the streams work on */
+	bool final_round;	/* ... and it is the last one */
+	atomic_t busy;		/* streams not done with the round */
+	bool final_requested;
+	/* Set before @finished completes: the final round was acknowledged. */
+	bool finished_ok;
+	struct completion finished;
+
+	/* Protects everything below. */
+	spinlock_t lock;
+	struct shm_round_stats last;
+	u32 rounds_done;
+	u64 total_bytes;
+	u64 dirty_now;		/* pages dirty for the next round */
+	u64 bytes_per_sec;	/* measured over the last round */
+
+	/* The first failure wins; then every thread winds down. */
+	int error;
+	char reason[128];
+	struct work_struct update_work;
+	bool running;
+};
+
+struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
+				  const int *stream_fds, unsigned int nr,
+				  struct netlink_ext_ack *extack);
+int shm_engine_start(struct shm_engine *engine);
+/* Source: ask for the last round; the vCPUs must be paused already. */
+void shm_engine_request_final(struct shm_engine *engine);
+/* Stops the threads, closes the streams and lets go of the VM. */
+void shm_engine_stop(struct shm_engine *engine);
+void shm_engine_free(struct shm_engine *engine);
+
+void shm_engine_fail(struct shm_engine *engine, int err, const char *fmt, ...)
+	__printf(3, 4);
+bool shm_engine_failed(struct shm_engine *engine);
+
+/* Estimated milliseconds to send what is dirty now. */
+u64 shm_engine_estimate_ms(struct shm_engine *engine);
+
+/* Per-role thread bodies (send.c, recv.c). */
+int shm_send_stream(void *stream);
+int shm_recv_stream(void *stream);
+/* Parks a thread that is done until shm_engine_stop() reaps it. */
+int shm_thread_park(void);
+/* A destination stream finished its final round (recv.c -> engine.c). */
+void shm_engine_stream_finished(struct shm_engine *engine);
+
+#endif /* _SHM_ENGINE_H */

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A destination stream: every frame from the wire is checked before it
+ * touches guest memory (known type, reserved fields zero, the right round,
+ * every gfn and count inside one memslot of this VM and in this stream's
+ * shard); then pages go straight from the socket into the guest.
+ */
+
+#include <linux/kthread.h>
+#include <linux/uaccess.h>
+
+#include "engine.h"
+
+struct shm_recv {
+	struct shm_stream *stream;
+	u32 round;
+	bool final;
+};
+
+static int shm_recv_reject(struct shm_recv *r, const char *what,
+			   const struct shm_wire_frame *f)
+{
+	shm_engine_fail(r->stream->engine, -EPROTO,
+			"stream %u: %s (frame type %u, round %u, gfn %llu, count %u)",
+			r->stream->index, what, f->type, be32_to_cpu(f->round),
+			be64_to_cpu(f->arg), be32_to_cpu(f->count));
+	return -EPROTO;
+}
+
+/* The slot holding the frame's pages, if they are all ours to write. */
+static const struct shm_memslot *shm_recv_slot(struct shm_recv *r,
+					       const struct shm_wire_frame *f,
+					       u64 count)
+{
+	struct shm_engine *engine = r->stream->engine;
+	u64 gfn = be64_to_cpu(f->arg);
+	const struct shm_memslot *slot;
+
+	slot = shm_vm_find_slot(&engine->vm, be16_to_cpu(f->as_id), gfn,
+				count);
+	if (!slot) {
+		shm_recv_reject(r, "pages outside the VM's memory", f);
+		return NULL;
+	}
+	/* Within one shard run, and that shard is ours. */
+	if ((gfn >> SHM_WIRE_SHARD_SHIFT) !=
+	    ((gfn + count - 1) >> SHM_WIRE_SHARD_SHIFT) ||
+	    shm_wire_shard(gfn, engine->nr_streams) != r->stream->index) {
+		shm_recv_reject(r, "pages of another stream's shard", f);
+		return NULL;
+	}
+	return slot;
+}
+
+static unsigned long shm_recv_hva(const struct shm_memslot *slot, u64 gfn)
+{
+	return slot->hva + (gfn - slot->base_gfn) * PAGE_SIZE;
+}
+
+static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
+{
+	struct shm_stream *stream = r->stream;
+	struct shm_engine *engine = stream->engine;
+	u32 count = be32_to_cpu(f->count);
+	const struct shm_memslot *slot;
+	unsigned long hva;
+	int err;
+
+	if (be32_to_cpu(f->round) != r->round)
+		return shm_recv_reject(r, "frame of the wrong round", f);
+
+	switch (f->type) {
+	case SHM_WIRE_PAGE:
+		if (count || f->flags)
+			return shm_recv_reject(r, "malformed page frame", f);
+		slot = shm_recv_slot(r, f, 1);
+		if (!slot)
+			return -EPROTO;
+		hva = shm_recv_hva(slot, be64_to_cpu(f->arg));
+		err = shm_stream_recv_user(stream, hva, PAGE_SIZE);
+		if (err)
+			return err;
+		stream->round_pages++;
+		spin_lock(&engine->lock);
+		engine->last.sent_pages++;
+		engine->last.bytes += sizeof(*f) + PAGE_SIZE;
+		spin_unlock(&engine->lock);
+		return 0;
+	case SHM_WIRE_ZERO:
+		if (!count || count > SHM_WIRE_MAX_RUN || f->flags)
+			return shm_recv_reject(r, "malformed zero run", f);
+		slot = shm_recv_slot(r, f, count);
+		if (!slot)
+			return -EPROTO;
+		hva = shm_recv_hva(slot, be64_to_cpu(f->arg));
+		if (clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
+			return -EFAULT;
+		stream->round_pages += count;
+		spin_lock(&engine->lock);
+		engine->last.zero_pages += count;
+		engine->last.bytes += sizeof(*f);
+		spin_unlock(&engine->lock);
+		return 0;
+	case SHM_WIRE_ROUND_END:
+		if (f->as_id || f->arg || (f->flags & ~SHM_WIRE_F_FINAL))
+			return shm_recv_reject(r, "malformed round end", f);
+		if (count != stream->round_pages)
+			return shm_recv_reject(r, "round end counts other pages than arrived", f);
+		err = shm_stream_send_frame(stream, SHM_WIRE_ACK, 0, 0, r->round,
+					    0, 0, false);
+		if (err)
+			return err;
+		spin_lock(&engine->lock);
+		engine->rounds_done = max(engine->rounds_done, r->round);
+		engine->total_bytes += sizeof(*f);
+		spin_unlock(&engine->lock);
+		r->final = f->flags & SHM_WIRE_F_FINAL;
+		stream->round_pages = 0;
+		r->round++;
+		return 0;
+	default:
+		return shm_recv_reject(r, "unexpected frame type", f);
+	}
+}
+
+static int shm_recv_hello(struct shm_recv *r)
+{
+	struct shm_stream *stream = r->stream;
+	struct shm_wire_frame f;
+	int err;
+
+	err = shm_stream_recv_frame(stream, &f);
+	if (err)
+		return err;
+	if (be16_to_cpu(f.magic) != SHM_WIRE_MAGIC || f.type != SHM_WIRE_HELLO)
+		return shm_recv_reject(r, "the peer does not speak shm", &f);
+	if (be32_to_cpu(f.round) != SHM_PROTOCOL_VERSION)
+		return shm_recv_reject(r, "the peer speaks another protocol version", &f);
+	if (be32_to_cpu(f.count) != stream->index ||
+	    be64_to_cpu(f.arg) != stream->engine->nr_streams)
+		return shm_recv_reject(r, "streams connected in another order or number", &f);
+	return 0;
+}
+
+int shm_recv_stream(void *data)
+{
+	struct shm_stream *stream = data;
+	struct shm_engine *engine = stream->engine;
+	struct shm_recv r = { .stream = stream, .round = 1 };
+	struct shm_wire_frame f;
+	int err;
+
+	err = shm_vm_use_mm(&engine->vm);
+	if (err) {
+		shm_engine_fail(engine, err, "the destination VMM has exited");
+		return shm_thread_park();
+	}
+	err = shm_recv_hello(&r);
+	while (!err && !r.final) {
+		err = shm_stream_recv_frame(stream, &f);
+		if (err)
+			break;
+		if (be16_to_cpu(f.magic) != SHM_WIRE_MAGIC || f.reserved) {
+			err = shm_recv_reject(&r, "bad frame header", &f);
+			break;
+		}
+		err = shm_recv_frame(&r, &f);
+	}
+	shm_vm_unuse_mm(&engine->vm);
+	if (r.final)
+		shm_engine_stream_finished(engine);
+	else if (err != -EPROTO)
+		shm_engine_fail(engine, err, "stream %u from the source failed (%d)",
+				stream->index, err);
+	return shm_thread_park();
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SHM_STREAM_H
+#define _SHM_STREAM_H
+
+#include <linux/net.h>
+#include <linux/types.h>
+#include <net/netlink.h>
+#include <shm/wire.h>
+
+struct shm_engine;
+
+/* One TCP connection of a session, driven by one kernel thread. */
+struct shm_stream {
+	struct shm_engine *engine;
+	unsigned int index;
+	struct socket *sock;
+	struct task_struct *thread;
+	/* Pages of the current round so far, sent or written. */
+	u32 round_pages;
+};
+
+int shm_stream_attach(struct shm_stream *stream, int fd,
+		      struct netlink_ext_ack *extack);
+void shm_stream_shutdown(struct shm_stream *stream);
+void shm_stream_release(struct shm_stream *stream);
+
+int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
+			  u16 as_id, u32 round, u32 count, u64 arg, bool more);
+int shm_stream_send_page(struct shm_stream *stream, struct page *page);
+int shm_stream_recv_frame(struct shm_stream *stream,
+			  struct shm_wire_frame *frame);
+/* Receives @len bytes straight into the adopted address space at @uaddr. */
+int shm_stream_recv_user(struct shm_stream *stream, unsigned long uaddr,
+			 size_t len);
+
+#endif /* _SHM_STREAM_H */

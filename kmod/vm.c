@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching to a KVM VM by its file descriptor: its memslots, its VMM's
+ * address space, and its VM ioctls, all through what KVM exports.
+ */
+
+#include <linux/file.h>
+#include <linux/kthread.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "vm.h"
+
+/* Counts (with @slots NULL) or records the VMM's memslots. */
+static unsigned int shm_vm_walk_slots(struct shm_vm *vm,
+				      struct shm_memslot *slots)
+{
+	struct kvm *kvm = vm->kvm;
+	struct kvm_memory_slot *slot;
+	struct kvm_memslots *memslots;
+	unsigned int n = 0;
+	int as_id, bkt;
+
+	for (as_id = 0; as_id < SHM_KVM_ADDRESS_SPACES; as_id++) {
+		memslots = __kvm_memslots(kvm, as_id);
+		if (slots)
+			vm->generation[as_id] = memslots->generation;
+		kvm_for_each_memslot(slot, bkt, memslots) {
+			/* KVM's own slots (APIC page, TSS): not guest RAM. */
+			if (slot->id >= KVM_USER_MEM_SLOTS)
+				continue;
+			if (slots) {
+				slots[n] = (struct shm_memslot) {
+					.as_id = as_id,
+					.id = slot->id,
+					.flags = slot->flags,
+					.base_gfn = slot->base_gfn,
+					.npages = slot->npages,
+					.hva = slot->userspace_addr,
+				};
+				vm->pages += slot->npages;
+			}
+			n++;
+		}
+	}
+	return n;
+}
+
+static int shm_vm_read_slots(struct shm_vm *vm)
+{
+	struct kvm *kvm = vm->kvm;
+	unsigned int n;
+	int idx, err = 0;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	n = shm_vm_walk_slots(vm, NULL);
+	vm->slots = kcalloc(n, sizeof(*vm->slots), GFP_KERNEL);
+	if (!vm->slots) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* The count may have changed meanwhile: then refuse, and say why. */
+	vm->nr_slots = shm_vm_walk_slots(vm, vm->slots);
+	if (vm->nr_slots != n || shm_vm_slots_changed(vm))
+		err = -EAGAIN;
+out:
+	srcu_read_unlock(&kvm->srcu, idx);
+	return err;
+}
+
+int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack)
+{
+	struct file *file = fget(fd);
+	int err;
+
+	if (!file) {
+		NL_SET_ERR_MSG(extack, "the VM file descriptor is not open");
+		return -EBADF;
+	}
+	if (!file_is_kvm(file)) {
+		NL_SET_ERR_MSG(extack, "the file descriptor is not a KVM VM");
+		err = -EINVAL;
+		goto fail;
+	}
+	vm->file = file;
+	vm->kvm = file->private_data;
+	if (READ_ONCE(vm->kvm->dirty_ring_size)) {
+		NL_SET_ERR_MSG(extack, "the VM uses the KVM dirty ring, which shm cannot harvest: use the dirty log");
+		err = -EOPNOTSUPP;
+		goto fail;
+	}
+	err = shm_vm_read_slots(vm);
+	if (err == -EAGAIN)
+		NL_SET_ERR_MSG(extack, "the VMM changed its memslots while they were read: try again");
+	if (err)
+		goto fail;
+	if (!vm->pages) {
+		NL_SET_ERR_MSG(extack, "the VM has no guest memory");
+		err = -EINVAL;
+		goto fail;
+	}
+	return 0;
+fail:
+	kfree(vm->slots);
+	fput(file);
+	memset(vm, 0, sizeof(*vm));
+	return err;
+}
+
+void shm_vm_detach(struct shm_vm *vm)
+{
+	if (!vm->file)
+		return;
+	kfree(vm->slots);
+	fput(vm->file);
+	memset(vm, 0, sizeof(*vm));
+}
+
+bool shm_vm_slots_changed(struct shm_vm *vm)
+{
+	struct kvm *kvm = vm->kvm;
+	bool changed = false;
+	int as_id, idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	for (as_id = 0; as_id < SHM_KVM_ADDRESS_SPACES; as_id++)
+		changed |= __kvm_memslots(kvm, as_id)->generation !=
+			   vm->generation[as_id];
+	srcu_read_unlock(&kvm->srcu, idx);
+	return changed;
+}
+
+const struct shm_memslot *shm_vm_find_slot(const struct shm_vm *vm,
+					   u16 as_id, u64 gfn, u64 count)
+{
+	const struct shm_memslot *slot;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_slots; i++) {
+		slot = &vm->slots[i];
+		if (slot->as_id == as_id && gfn >= slot->base_gfn &&
+		    gfn - slot->base_gfn < slot->npages &&
+		    count <= slot->npages - (gfn - slot->base_gfn))
+			return slot;
+	}
+	return NULL;
+}
+
+int shm_vm_use_mm(struct shm_vm *vm)
+{
+	struct mm_struct *mm = vm->kvm->mm;
+
+	/* KVM holds only mmgrab(): the address space dies with the VMM. */
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	kthread_use_mm(mm);
+	return 0;
+}
+
+void shm_vm_unuse_mm(struct shm_vm *vm)
+{
+	struct mm_struct *mm = vm->kvm->mm;
+
+	kthread_unuse_mm(mm);
+	mmput(mm);
+}
+
+long shm_vm_ioctl(struct shm_vm *vm, unsigned int cmd, void __user *arg)
+{
+	return vm->file->f_op->unlocked_ioctl(vm->file, cmd,
+					      (unsigned long)arg);
+}
+
+bool shm_vm_vcpus_stopped(struct shm_vm *vm)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	/* A vCPU inside KVM_RUN holds its mutex for as long as it runs. */
+	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
+		if (!mutex_trylock(&vcpu->mutex))
+			return false;
+		mutex_unlock(&vcpu->mutex);
+	}
+	return true;
+}

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The memory engine of shm.ko between two VMs of this process, over TCP on
+ * loopback: a source and a destination session attached, memory moved and
+ * compared byte for byte; attach refusals; and a fake source that feeds the
+ * destination malformed, out-of-range and truncated frames, each of which
+ * must fail the session without touching guest memory.
+ *
+ * The VMs here have memory but no vCPUs: what the guest would dirty is the
+ * business of the tests with a running guest.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <shm/wire.h>
+
+#include "kselftest_harness.h"
+#include "nl.h"
+
+#define PAGE 4096
+#define STREAMS 2
+
+/* Two memslots, the second above a hole, as a PC has below 4 GiB. */
+static const struct {
+	uint64_t gpa, size;
+} layout[] = {
+	{ 0, 6 << 20 },
+	{ 16 << 20, 2 << 20 },
+};
+#define NR_SLOTS (sizeof(layout) / sizeof(layout[0]))
+
+struct vm {
+	int fd;
+	uint8_t *mem[NR_SLOTS];
+};
+
+static int vm_create(struct vm *vm, uint8_t fill)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	unsigned int i;
+
+	if (kvm < 0)
+		return -errno;
+	vm->fd = ioctl(kvm, KVM_CREATE_VM, 0);
+	close(kvm);
+	if (vm->fd < 0)
+		return -errno;
+	for (i = 0; i < NR_SLOTS; i++) {
+		struct kvm_userspace_memory_region region = {
+			.slot = i,
+			.guest_phys_addr = layout[i].gpa,
+			.memory_size = layout[i].size,
+		};
+
+		vm->mem[i] = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (vm->mem[i] == MAP_FAILED)
+			return -errno;
+		memset(vm->mem[i], fill, layout[i].size);
+		region.userspace_addr = (uintptr_t)vm->mem[i];
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region))
+			return -errno;
+	}
+	return 0;
+}
+
+static void vm_destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_SLOTS; i++)
+		if (vm->mem[i] && vm->mem[i] != MAP_FAILED)
+			munmap(vm->mem[i], layout[i].size);
+	if (vm->fd > 0)
+		close(vm->fd);
+}
+
+/* A connected TCP pair on loopback. */
+static int tcp_pair(int fds[2])
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET,
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(addr);
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (listener < 0 || bind(listener, (void *)&addr, sizeof(addr)) ||
+	    listen(listener, 1) || getsockname(listener, (void *)&addr, &len))
+		return -errno;
+	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(fds[0], (void *)&addr, sizeof(addr)))
+		return -errno;
+	fds[1] = accept(listener, NULL, NULL);
+	close(listener);
+	return fds[1] < 0 ? -errno : 0;
+}
+
+static uint32_t session_state(struct nl_sock *sk, uint32_t id,
+			      struct nl_result *res)
+{
+	if (nl_session_get(sk, id, res) || !res->attrs[SHM_SESSION_A_STATE])
+		return 0;
+	return nla_get_u32(res->attrs[SHM_SESSION_A_STATE]);
+}
+
+/* Waits up to 20 s (TCG is slow) for the session to reach @state. */
+static uint32_t wait_state(struct nl_sock *sk, uint32_t id, uint32_t state,
+			   struct nl_result *res)
+{
+	struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
+	uint32_t now = 0;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		now = session_state(sk, id, res);
+		if (now == state || now == SHM_STATE_FAILED ||
+		    now == SHM_STATE_CANCELLED || now == SHM_STATE_DONE)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	return now;
+}
+
+static const char *reason(struct nl_result *res)
+{
+	return res->attrs[SHM_SESSION_A_REASON] ?
+	       nla_get_string(res->attrs[SHM_SESSION_A_REASON]) : "";
+}
+
+static uint64_t stat_of(struct nl_result *res, int type)
+{
+	struct nlattr *tb[SHM_STATS_A_MAX + 1];
+
+	if (!res->attrs[SHM_SESSION_A_STATS] ||
+	    nla_parse_nested(tb, SHM_STATS_A_MAX,
+			     res->attrs[SHM_SESSION_A_STATS], NULL) ||
+	    !tb[type])
+		return 0;
+	return nla_get_u64(tb[type]);
+}
+
+/* Page @i of the source: a third zero, the rest unlike any other page. */
+static void fill_source(struct vm *vm)
+{
+	uint64_t page = 0, seed = 0x9e3779b97f4a7c15ULL;
+	unsigned int s;
+	size_t off, w;
+
+	for (s = 0; s < NR_SLOTS; s++) {
+		for (off = 0; off < layout[s].size; off += PAGE, page++) {
+			uint64_t *words = (uint64_t *)(vm->mem[s] + off);
+
+			if (page % 3 == 0) {
+				memset(words, 0, PAGE);
+				continue;
+			}
+			for (w = 0; w < PAGE / 8; w++) {
+				seed ^= seed << 13;
+				seed ^= seed >> 7;
+				seed ^= seed << 17;
+				words[w] = seed ^ page;
+			}
+		}
+	}
+}
+
+FIXTURE(migration) {
+	struct nl_sock *sk;
+	struct vm src, dst;
+	int src_fds[STREAMS], dst_fds[STREAMS];
+	uint32_t src_id, dst_id;
+};
+
+FIXTURE_SETUP(migration)
+{
+	unsigned int i;
+	int pair[2];
+
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no /dev/kvm");
+	self->sk = nl_open();
+	ASSERT_NE(NULL, self->sk);
+	ASSERT_EQ(0, vm_create(&self->src, 0));
+	ASSERT_EQ(0, vm_create(&self->dst, 0xaa));
+	for (i = 0; i < STREAMS; i++) {
+		ASSERT_EQ(0, tcp_pair(pair));
+		self->src_fds[i] = pair[0];
+		self->dst_fds[i] = pair[1];
+	}
+	ASSERT_EQ(0, nl_session_new_streams(self->sk, SHM_ROLE_SOURCE, STREAMS,
+					    &self->src_id));
+	ASSERT_EQ(0, nl_session_new_streams(self->sk, SHM_ROLE_DESTINATION,
+					    STREAMS, &self->dst_id));
+}
+
+FIXTURE_TEARDOWN(migration)
+{
+	unsigned int i;
+
+	if (!self->sk)
+		return;
+	nl_session_del(self->sk, self->src_id);
+	nl_session_del(self->sk, self->dst_id);
+	for (i = 0; i < STREAMS; i++) {
+		close(self->src_fds[i]);
+		close(self->dst_fds[i]);
+	}
+	vm_destroy(&self->src);
+	vm_destroy(&self->dst);
+	nl_close(self->sk);
+}
+
+static int attach_both(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(migration) *self)
+{
+	struct nl_result res;
+
+	EXPECT_EQ(0, nl_session_attach(self->sk, self->dst_id, self->dst.fd,
+				       self->dst_fds, STREAMS, &res))
+		TH_LOG("%s", res.message);
+	EXPECT_EQ(0, nl_session_attach(self->sk, self->src_id, self->src.fd,
+				       self->src_fds, STREAMS, &res))
+		TH_LOG("%s", res.message);
+	return res.error;
+}
+
+TEST_F(migration, memory_arrives_byte_exact)
+{
+	struct nl_result res;
+	unsigned int s;
+
+	fill_source(&self->src);
+	ASSERT_EQ(0, attach_both(_metadata, self));
+
+	/* Attached: the memslots are reported as the VMM set them up. */
+	ASSERT_EQ(0, nl_session_get(self->sk, self->src_id, &res));
+	EXPECT_EQ(SHM_STATE_ATTACHED, nla_get_u32(res.attrs[SHM_SESSION_A_STATE]));
+	EXPECT_NE(NULL, res.attrs[SHM_SESSION_A_MEMSLOTS]);
+
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res)) TH_LOG("%s", res.message);
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res)) TH_LOG("%s", res.message);
+	/* No vCPU runs: the final round may follow at once. */
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_FINAL,
+				    self->src_id, &res)) TH_LOG("%s", res.message);
+
+	EXPECT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
+	EXPECT_LE(2, stat_of(&res, SHM_STATS_A_ROUNDS));
+	EXPECT_LT(0, stat_of(&res, SHM_STATS_A_TOTAL_BYTES));
+	EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->dst_id,
+					     SHM_STATE_DONE, &res))
+		TH_LOG("destination: %s", reason(&res));
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(0, memcmp(self->src.mem[s], self->dst.mem[s],
+				    layout[s].size)) TH_LOG("slot %u differs", s);
+}
+
+TEST_F(migration, zero_pages_travel_as_flags)
+{
+	struct nl_result res;
+	uint64_t pages = 0, total;
+	unsigned int s;
+
+	/* An all-zero source: almost nothing but frame headers on the wire. */
+	for (s = 0; s < NR_SLOTS; s++)
+		pages += layout[s].size / PAGE;
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_FINAL,
+				    self->src_id, &res)) TH_LOG("%s", res.message);
+	ASSERT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
+	total = stat_of(&res, SHM_STATS_A_TOTAL_BYTES);
+	EXPECT_GT(pages * PAGE / 100, total) TH_LOG("%llu bytes sent",
+						    (unsigned long long)total);
+	EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->dst_id,
+					     SHM_STATE_DONE, &res));
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(NULL, memchr(self->dst.mem[s], 0xaa, layout[s].size));
+}
+
+TEST_F(migration, cancel_leaves_source_and_fails_destination)
+{
+	struct nl_result res;
+
+	fill_source(&self->src);
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_CANCEL,
+				    self->src_id, &res));
+	EXPECT_EQ(SHM_STATE_CANCELLED,
+		  session_state(self->sk, self->src_id, &res));
+	EXPECT_STREQ("cancelled by user", reason(&res));
+	/* The source's end closed: the destination must not wait forever. */
+	EXPECT_EQ(SHM_STATE_FAILED, wait_state(self->sk, self->dst_id,
+					       SHM_STATE_FAILED, &res));
+	TH_LOG("destination: %s", reason(&res));
+	EXPECT_EQ(-EINVAL, nl_session_cmd(self->sk, SHM_CMD_SESSION_CANCEL,
+					  self->src_id, &res));
+}
+
+TEST_F(migration, final_needs_precopy_and_a_source)
+{
+	struct nl_result res;
+
+	EXPECT_EQ(-EBUSY, nl_session_cmd(self->sk, SHM_CMD_SESSION_FINAL,
+					 self->src_id, &res));
+	EXPECT_STREQ("only a session in pre-copy can cut over", res.message);
+	EXPECT_EQ(-EBUSY, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+					 self->src_id, &res));
+	EXPECT_STREQ("only an attached session can start", res.message);
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	EXPECT_EQ(-EINVAL, nl_session_cmd(self->sk, SHM_CMD_SESSION_FINAL,
+					  self->dst_id, &res));
+	EXPECT_STREQ("the final round is the source's to send", res.message);
+}
+
+TEST_F(migration, attach_refusals)
+{
+	int pipefd[2], udp = socket(AF_INET, SOCK_DGRAM, 0);
+	int fds[STREAMS + 1];
+	struct nl_result res;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	EXPECT_EQ(-EINVAL, nl_session_attach(self->sk, self->src_id, pipefd[0],
+					     self->src_fds, STREAMS, &res));
+	EXPECT_STREQ("the file descriptor is not a KVM VM", res.message);
+	EXPECT_EQ(-EBADF, nl_session_attach(self->sk, self->src_id, 9999,
+					    self->src_fds, STREAMS, &res));
+
+	memcpy(fds, self->src_fds, sizeof(self->src_fds));
+	fds[0] = pipefd[0];
+	EXPECT_EQ(-ENOTSOCK, nl_session_attach(self->sk, self->src_id,
+					       self->src.fd, fds, STREAMS,
+					       &res));
+	fds[0] = udp;
+	EXPECT_EQ(-EINVAL, nl_session_attach(self->sk, self->src_id,
+					     self->src.fd, fds, STREAMS, &res));
+	EXPECT_STREQ("a stream descriptor is not a TCP socket", res.message);
+	EXPECT_EQ(-EINVAL, nl_session_attach(self->sk, self->src_id,
+					     self->src.fd, self->src_fds, 1,
+					     &res));
+	EXPECT_STREQ("fewer stream sockets than the session has streams",
+		     res.message);
+	memcpy(fds, self->src_fds, sizeof(self->src_fds));
+	fds[STREAMS] = self->src_fds[0];
+	EXPECT_EQ(-EINVAL, nl_session_attach(self->sk, self->src_id,
+					     self->src.fd, fds, STREAMS + 1,
+					     &res));
+	EXPECT_STREQ("more stream sockets than the session has streams",
+		     res.message);
+	EXPECT_EQ(SHM_STATE_NEW, session_state(self->sk, self->src_id, &res));
+
+	ASSERT_EQ(0, nl_session_attach(self->sk, self->src_id, self->src.fd,
+				       self->src_fds, STREAMS, &res));
+	EXPECT_EQ(-EBUSY, nl_session_attach(self->sk, self->src_id,
+					    self->src.fd, self->src_fds,
+					    STREAMS, &res));
+	EXPECT_STREQ("only a new session can be attached", res.message);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(udp);
+}
+
+/*
+ * A fake source: the test writes frames by hand to a destination session
+ * with one stream. Each variant sends a sequence that must be refused.
+ */
+FIXTURE(fake_source) {
+	struct nl_sock *sk;
+	struct vm dst;
+	int peer, stream;
+	uint32_t id;
+};
+
+struct frame_spec {
+	uint8_t type, flags;
+	uint16_t as_id, reserved;
+	uint32_t round, count;
+	uint64_t arg;
+	int payload;	/* bytes of page data after the header */
+};
+
+FIXTURE_VARIANT(fake_source) {
+	struct frame_spec frames[4];
+	int nr_frames;
+	const char *reason;	/* NULL: the session must be DONE */
+	/* What was valid before the refusal may have been written. */
+	bool partial;
+};
+
+FIXTURE_SETUP(fake_source)
+{
+	struct nl_result res;
+	int pair[2];
+
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no /dev/kvm");
+	self->sk = nl_open();
+	ASSERT_NE(NULL, self->sk);
+	ASSERT_EQ(0, vm_create(&self->dst, 0xaa));
+	ASSERT_EQ(0, tcp_pair(pair));
+	self->peer = pair[0];
+	self->stream = pair[1];
+	ASSERT_EQ(0, nl_session_new_streams(self->sk, SHM_ROLE_DESTINATION, 1,
+					    &self->id));
+	ASSERT_EQ(0, nl_session_attach(self->sk, self->id, self->dst.fd,
+				       &self->stream, 1, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START, self->id,
+				    &res));
+}
+
+FIXTURE_TEARDOWN(fake_source)
+{
+	if (!self->sk)
+		return;
+	nl_session_del(self->sk, self->id);
+	close(self->peer);
+	close(self->stream);
+	vm_destroy(&self->dst);
+	nl_close(self->sk);
+}
+
+#define HELLO { .type = SHM_WIRE_HELLO, .round = SHM_PROTOCOL_VERSION, .arg = 1 }
+#define PAGE_AT(gfn) { .type = SHM_WIRE_PAGE, .round = 1, .arg = (gfn), \
+		       .payload = PAGE }
+#define END(n) { .type = SHM_WIRE_ROUND_END, .round = 1, .count = (n), \
+		 .flags = SHM_WIRE_F_FINAL }
+
+FIXTURE_VARIANT_ADD(fake_source, valid) {
+	.frames = { HELLO, PAGE_AT(5), END(1) }, .nr_frames = 3,
+};
+FIXTURE_VARIANT_ADD(fake_source, not_shm) {
+	.frames = { { .type = 0x47, .round = 1 } }, .nr_frames = 1,
+	.reason = "the peer does not speak shm",
+};
+FIXTURE_VARIANT_ADD(fake_source, other_version) {
+	.frames = { { .type = SHM_WIRE_HELLO, .round = 99, .arg = 1 } },
+	.nr_frames = 1,
+	.reason = "the peer speaks another protocol version",
+};
+FIXTURE_VARIANT_ADD(fake_source, other_stream_count) {
+	.frames = { { .type = SHM_WIRE_HELLO, .round = SHM_PROTOCOL_VERSION,
+		      .arg = 2 } }, .nr_frames = 1,
+	.reason = "streams connected in another order or number",
+};
+FIXTURE_VARIANT_ADD(fake_source, gfn_in_hole) {
+	.frames = { HELLO, PAGE_AT(8 << 8) }, .nr_frames = 2,
+	.reason = "pages outside the VM's memory",
+};
+FIXTURE_VARIANT_ADD(fake_source, gfn_huge) {
+	.frames = { HELLO, PAGE_AT(~0ULL) }, .nr_frames = 2,
+	.reason = "pages outside the VM's memory",
+};
+FIXTURE_VARIANT_ADD(fake_source, smm_address_space) {
+	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .as_id = 1, .round = 1,
+			     .arg = 5, .payload = PAGE } }, .nr_frames = 2,
+	.reason = "pages outside the VM's memory",
+};
+FIXTURE_VARIANT_ADD(fake_source, zero_run_past_slot_end) {
+	.frames = { HELLO, { .type = SHM_WIRE_ZERO, .round = 1,
+			     .arg = (6 << 8) - 2, .count = 4 } },
+	.nr_frames = 2,
+	.reason = "pages outside the VM's memory",
+};
+FIXTURE_VARIANT_ADD(fake_source, zero_run_too_long) {
+	.frames = { HELLO, { .type = SHM_WIRE_ZERO, .round = 1, .arg = 0,
+			     .count = SHM_WIRE_MAX_RUN + 1 } }, .nr_frames = 2,
+	.reason = "malformed zero run",
+};
+FIXTURE_VARIANT_ADD(fake_source, wrong_round) {
+	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 2, .arg = 5,
+			     .payload = PAGE } }, .nr_frames = 2,
+	.reason = "frame of the wrong round",
+};
+FIXTURE_VARIANT_ADD(fake_source, replayed_round) {
+	.frames = { HELLO, { .type = SHM_WIRE_ROUND_END, .round = 1 },
+		    PAGE_AT(5) }, .nr_frames = 3,
+	.reason = "frame of the wrong round",
+};
+FIXTURE_VARIANT_ADD(fake_source, round_end_miscounts) {
+	.frames = { HELLO, PAGE_AT(5), END(7) }, .nr_frames = 3,
+	.reason = "round end counts other pages than arrived", .partial = true,
+};
+FIXTURE_VARIANT_ADD(fake_source, reserved_field_set) {
+	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 1, .arg = 5,
+			     .reserved = 1, .payload = PAGE } }, .nr_frames = 2,
+	.reason = "bad frame header",
+};
+FIXTURE_VARIANT_ADD(fake_source, unknown_type) {
+	.frames = { HELLO, { .type = 0x7f, .round = 1 } }, .nr_frames = 2,
+	.reason = "unexpected frame type",
+};
+FIXTURE_VARIANT_ADD(fake_source, truncated_page) {
+	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 1, .arg = 5,
+			     .payload = 100 } }, .nr_frames = 2,
+	.reason = "stream 0 from the source failed", .partial = true,
+};
+
+static int send_frame(int fd, const struct frame_spec *spec)
+{
+	static uint8_t page[PAGE];
+	struct shm_wire_frame f = {
+		.magic = htobe16(spec->type == 0x47 ? 0x4745 : SHM_WIRE_MAGIC),
+		.type = spec->type,
+		.flags = spec->flags,
+		.as_id = htobe16(spec->as_id),
+		.reserved = htobe16(spec->reserved),
+		.round = htobe32(spec->round),
+		.count = htobe32(spec->count),
+		.arg = htobe64(spec->arg),
+	};
+
+	memset(page, 0x5a, sizeof(page));
+	if (send(fd, &f, sizeof(f), 0) != sizeof(f))
+		return -errno;
+	if (spec->payload && send(fd, page, spec->payload, 0) != spec->payload)
+		return -errno;
+	return 0;
+}
+
+TEST_F(fake_source, refused_or_applied)
+{
+	struct nl_result res;
+	unsigned int s;
+	int i;
+
+	for (i = 0; i < variant->nr_frames; i++)
+		ASSERT_EQ(0, send_frame(self->peer, &variant->frames[i]));
+	/* A truncated page only shows once the peer is gone. */
+	shutdown(self->peer, SHUT_WR);
+
+	if (!variant->reason) {
+		struct shm_wire_frame ack;
+
+		ASSERT_EQ(sizeof(ack), recv(self->peer, &ack, sizeof(ack),
+					    MSG_WAITALL));
+		EXPECT_EQ(SHM_WIRE_ACK, ack.type);
+		EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->id,
+						     SHM_STATE_DONE, &res))
+			TH_LOG("%s", reason(&res));
+		EXPECT_EQ(0x5a, self->dst.mem[0][5 * PAGE]);
+		EXPECT_EQ(0x5a, self->dst.mem[0][6 * PAGE - 1]);
+		EXPECT_EQ(0xaa, self->dst.mem[0][6 * PAGE]);
+		return;
+	}
+	ASSERT_EQ(SHM_STATE_FAILED, wait_state(self->sk, self->id,
+					       SHM_STATE_FAILED, &res));
+	TH_LOG("reason: %s", reason(&res));
+	EXPECT_NE(NULL, strstr(reason(&res), variant->reason));
+	/* Guest memory is as it was: nothing of a refused frame landed. */
+	for (s = 0; s < NR_SLOTS && !variant->partial; s++) {
+		size_t off;
+
+		for (off = 0; off < layout[s].size; off++)
+			if (self->dst.mem[s][off] != 0xaa)
+				break;
+		EXPECT_EQ(layout[s].size, off) TH_LOG("slot %u byte %zu", s, off);
+	}
+}
+
+TEST_HARNESS_MAIN
