@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Harvesting KVM's dirty log. Works with both of KVM's modes: the classic
- * one, where KVM_GET_DIRTY_LOG returns the bits and re-protects the pages,
- * and manual protection (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, as QEMU enables
- * it), where GET only reads and KVM_CLEAR_DIRTY_LOG re-protects. Either
- * way a page written after its bit was taken is dirty again next time.
+ * What to send each round: KVM's dirty log, plus what the VMM reports.
+ *
+ * KVM's log works in both of its modes: the classic one, where
+ * KVM_GET_DIRTY_LOG returns the bits and re-protects the pages, and manual
+ * protection (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, as QEMU enables it), where
+ * GET only reads and KVM_CLEAR_DIRTY_LOG re-protects. Either way a page
+ * written after its bit was taken is dirty again next time.
+ *
+ * KVM's log only sees the vCPUs' writes. What the VMM writes into guest
+ * memory itself (device emulation, vhost) the VMM reports, as QEMU keeps
+ * its own bitmap for its own migration: SHM_CMD_SESSION_DIRTY sets bits in
+ * slot->reported, which every harvest takes over. Reports are exact and
+ * race-free; soft-dirty tracking through procfs cannot be on 6.1, whose
+ * pagemap has no atomic read-and-clear (PAGEMAP_SCAN came in 6.7).
  */
 
 #include <linux/bitmap.h>
@@ -15,13 +24,11 @@
 
 #include "dirty.h"
 
-/* Where the ioctl arguments live in the user buffer, bitmap first. */
-struct shm_dirty_args {
-	union {
-		struct kvm_dirty_log get;
-		struct kvm_clear_dirty_log clear;
-		struct kvm_userspace_memory_region region;
-	};
+/* The ioctl argument lives in the user buffer, after the bitmap. */
+union shm_dirty_args {
+	struct kvm_dirty_log get;
+	struct kvm_clear_dirty_log clear;
+	struct kvm_userspace_memory_region region;
 };
 
 static size_t shm_bitmap_bytes(u64 npages)
@@ -36,7 +43,7 @@ static u32 shm_slot_arg(const struct shm_memslot *slot)
 
 static void __user *shm_dirty_args(struct shm_dirty_log *log)
 {
-	return log->ubuf + log->ubuf_size - sizeof(struct shm_dirty_args);
+	return log->ubuf + log->ubuf_size - sizeof(union shm_dirty_args);
 }
 
 static int shm_dirty_set_logging(struct shm_dirty_log *log,
@@ -51,10 +58,71 @@ static int shm_dirty_set_logging(struct shm_dirty_log *log,
 		.userspace_addr = slot->hva,
 	};
 	void __user *uarg = shm_dirty_args(log);
+	int err;
 
 	if (copy_to_user(uarg, &region, sizeof(region)))
 		return -EFAULT;
-	return shm_vm_ioctl(log->vm, KVM_SET_USER_MEMORY_REGION, uarg);
+	err = shm_vm_ioctl(log->vm, KVM_SET_USER_MEMORY_REGION, uarg);
+	if (!err)
+		slot->flags = region.flags;
+	return err;
+}
+
+static int shm_dirty_alloc(struct shm_memslot *slot)
+{
+	slot->dirty = kvcalloc(BITS_TO_LONGS(slot->npages), sizeof(long),
+			       GFP_KERNEL);
+	slot->reported = kvcalloc(BITS_TO_LONGS(slot->npages), sizeof(long),
+				  GFP_KERNEL);
+	return slot->dirty && slot->reported ? 0 : -ENOMEM;
+}
+
+static void shm_dirty_free(struct shm_memslot *slot)
+{
+	kvfree(slot->dirty);
+	kvfree(slot->reported);
+	slot->dirty = NULL;
+	slot->reported = NULL;
+}
+
+/* The user buffer must hold the bitmap of the largest slot. */
+static int shm_dirty_fit_buffer(struct shm_dirty_log *log)
+{
+	struct shm_vm *vm = log->vm;
+	u64 largest = 0;
+	unsigned long addr;
+	unsigned int i;
+	size_t size;
+
+	for (i = 0; i < vm->nr_slots; i++)
+		largest = max(largest, vm->slots[i].npages);
+	size = PAGE_ALIGN(shm_bitmap_bytes(largest) +
+			  sizeof(union shm_dirty_args));
+	if (size <= log->ubuf_size)
+		return 0;
+	addr = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(addr))
+		return addr;
+	if (log->ubuf)
+		vm_munmap((unsigned long)log->ubuf, log->ubuf_size);
+	log->ubuf = (void __user *)addr;
+	log->ubuf_size = size;
+	return 0;
+}
+
+/* A slot we have not seen logging before: log it, and send it whole. */
+static int shm_dirty_adopt(struct shm_dirty_log *log, struct shm_memslot *slot)
+{
+	int err = shm_dirty_alloc(slot);
+
+	if (err)
+		return err;
+	bitmap_fill(slot->dirty, slot->npages);
+	if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
+		return 0;
+	slot->logging_ours = true;
+	return shm_dirty_set_logging(log, slot, true);
 }
 
 /* Reads (and in manual mode clears) one slot's log into slot->dirty. */
@@ -63,7 +131,6 @@ static int shm_dirty_harvest_slot(struct shm_dirty_log *log,
 {
 	size_t bytes = shm_bitmap_bytes(slot->npages);
 	void __user *uarg = shm_dirty_args(log);
-	unsigned long *bits;
 	struct kvm_dirty_log get = {
 		.slot = shm_slot_arg(slot),
 		.dirty_bitmap = log->ubuf,
@@ -73,6 +140,8 @@ static int shm_dirty_harvest_slot(struct shm_dirty_log *log,
 		.num_pages = slot->npages,
 		.dirty_bitmap = log->ubuf,
 	};
+	unsigned long *bits;
+	size_t i;
 	long ret;
 
 	if (copy_to_user(uarg, &get, sizeof(get)))
@@ -96,10 +165,63 @@ static int shm_dirty_harvest_slot(struct shm_dirty_log *log,
 		kvfree(bits);
 		return -EFAULT;
 	}
-	*pages += bitmap_weight(bits, slot->npages);
-	bitmap_or(slot->dirty, slot->dirty, bits, slot->npages);
+	/* Reports race with this: take each word whole, atomically. */
+	for (i = 0; i < BITS_TO_LONGS(slot->npages); i++)
+		slot->dirty[i] |= bits[i] | xchg(&slot->reported[i], 0);
 	kvfree(bits);
+	*pages += bitmap_weight(slot->dirty, slot->npages);
 	return 0;
+}
+
+static bool shm_same_slot(const struct shm_memslot *a,
+			  const struct shm_memslot *b)
+{
+	return a->as_id == b->as_id && a->id == b->id &&
+	       a->base_gfn == b->base_gfn && a->npages == b->npages &&
+	       a->hva == b->hva && a->flags == b->flags;
+}
+
+/*
+ * The VMM changed its memslots. Slots still there as they were keep their
+ * bitmaps; new or changed ones (moved, resized, or with logging turned off,
+ * which drops KVM's log) are wholly dirty and logged again.
+ */
+static int shm_dirty_resync(struct shm_dirty_log *log)
+{
+	struct shm_vm *vm = log->vm;
+	struct shm_memslot *slots, *old;
+	unsigned int nr, i, j;
+	int err;
+
+	err = shm_vm_read_slots(vm, &slots, &nr, vm->generation);
+	if (err)
+		return err;
+	for (i = 0; i < nr; i++) {
+		for (j = 0; j < vm->nr_slots; j++) {
+			old = &vm->slots[j];
+			if (old->dirty && shm_same_slot(old, &slots[i])) {
+				swap(slots[i], *old);
+				break;
+			}
+		}
+		if (j == vm->nr_slots) {
+			err = shm_dirty_adopt(log, &slots[i]);
+			if (err)
+				break;
+		}
+	}
+	spin_lock(&vm->slots_lock);
+	swap(vm->slots, slots);
+	swap(vm->nr_slots, nr);
+	spin_unlock(&vm->slots_lock);
+	for (i = 0; i < nr; i++)
+		shm_dirty_free(&slots[i]);
+	kfree(slots);
+	if (err)
+		return err;
+	/* Our own logging changes above bumped the generation once more. */
+	shm_vm_read_generation(vm);
+	return shm_dirty_fit_buffer(log);
 }
 
 int shm_dirty_harvest(struct shm_dirty_log *log, u64 *pages)
@@ -108,8 +230,11 @@ int shm_dirty_harvest(struct shm_dirty_log *log, u64 *pages)
 	int err;
 
 	*pages = 0;
-	if (shm_vm_slots_changed(log->vm))
-		return -ESTALE;
+	if (shm_vm_slots_changed(log->vm)) {
+		err = shm_dirty_resync(log);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < log->vm->nr_slots; i++) {
 		err = shm_dirty_harvest_slot(log, &log->vm->slots[i], pages);
 		if (err)
@@ -118,64 +243,46 @@ int shm_dirty_harvest(struct shm_dirty_log *log, u64 *pages)
 	return 0;
 }
 
-int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm)
+void shm_dirty_report(struct shm_vm *vm, unsigned long hva, u64 len)
 {
-	u64 largest = 0, discarded;
+	unsigned long first, last, end = hva + len;
 	struct shm_memslot *slot;
 	unsigned int i;
+
+	/* One host page may back a gfn in each address space: mark all. */
+	spin_lock(&vm->slots_lock);
+	for (i = 0; i < vm->nr_slots; i++) {
+		slot = &vm->slots[i];
+		if (!slot->reported || end <= slot->hva ||
+		    hva >= slot->hva + slot->npages * PAGE_SIZE)
+			continue;
+		first = (max(hva, slot->hva) - slot->hva) >> PAGE_SHIFT;
+		last = (min(end, slot->hva + slot->npages * PAGE_SIZE) -
+			slot->hva + PAGE_SIZE - 1) >> PAGE_SHIFT;
+		while (first < last)
+			set_bit(first++, slot->reported);
+	}
+	spin_unlock(&vm->slots_lock);
+}
+
+int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm)
+{
+	unsigned int i;
+	u64 discarded;
 	int err;
 
 	log->vm = vm;
-	for (i = 0; i < vm->nr_slots; i++) {
-		slot = &vm->slots[i];
-		largest = max(largest, slot->npages);
-		slot->dirty = kvcalloc(BITS_TO_LONGS(slot->npages),
-				       sizeof(long), GFP_KERNEL);
-		if (!slot->dirty)
-			return -ENOMEM;
-	}
-	log->enabled = bitmap_zalloc(vm->nr_slots, GFP_KERNEL);
-	if (!log->enabled)
-		return -ENOMEM;
-
-	log->ubuf_size = PAGE_ALIGN(shm_bitmap_bytes(largest) +
-				    sizeof(struct shm_dirty_args));
-	log->ubuf = (void __user *)vm_mmap(NULL, 0, log->ubuf_size,
-					   PROT_READ | PROT_WRITE,
-					   MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	if (IS_ERR((void *)log->ubuf)) {
-		err = PTR_ERR((void *)log->ubuf);
-		log->ubuf = NULL;
-		return err;
-	}
-
-	for (i = 0; i < vm->nr_slots; i++) {
-		slot = &vm->slots[i];
-		if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
-			continue;
-		err = shm_dirty_set_logging(log, slot, true);
-		if (err)
-			return err;
-		set_bit(i, log->enabled);
-	}
-	/* The slot changes above were ours: they are the new baseline. */
-	for (i = 0; i < SHM_KVM_ADDRESS_SPACES; i++)
-		vm->generation[i] = __kvm_memslots(vm->kvm, i)->generation;
-
-	/* Start from a clean log; the first round sends everything anyway. */
-	err = shm_dirty_harvest(log, &discarded);
+	err = shm_dirty_fit_buffer(log);
+	for (i = 0; i < vm->nr_slots && !err; i++)
+		err = shm_dirty_adopt(log, &vm->slots[i]);
 	if (err)
 		return err;
-	shm_dirty_mark_all(vm);
-	return 0;
-}
-
-void shm_dirty_mark_all(struct shm_vm *vm)
-{
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_slots; i++)
+	shm_vm_read_generation(vm);
+	/* Start from a clean log; the first round sends everything anyway. */
+	err = shm_dirty_harvest(log, &discarded);
+	for (i = 0; i < vm->nr_slots && !err; i++)
 		bitmap_fill(vm->slots[i].dirty, vm->slots[i].npages);
+	return err;
 }
 
 /* Called with the VMM's address space adopted, or without it if it died. */
@@ -186,16 +293,12 @@ void shm_dirty_stop(struct shm_dirty_log *log)
 
 	if (!vm)
 		return;
-	if (log->ubuf && current->mm) {
-		for (i = 0; i < vm->nr_slots; i++)
-			if (log->enabled && test_bit(i, log->enabled))
-				shm_dirty_set_logging(log, &vm->slots[i], false);
-		vm_munmap((unsigned long)log->ubuf, log->ubuf_size);
-	}
-	bitmap_free(log->enabled);
 	for (i = 0; i < vm->nr_slots; i++) {
-		kvfree(vm->slots[i].dirty);
-		vm->slots[i].dirty = NULL;
+		if (log->ubuf && vm->slots[i].logging_ours)
+			shm_dirty_set_logging(log, &vm->slots[i], false);
+		shm_dirty_free(&vm->slots[i]);
 	}
+	if (log->ubuf)
+		vm_munmap((unsigned long)log->ubuf, log->ubuf_size);
 	memset(log, 0, sizeof(*log));
 }

@@ -13,16 +13,17 @@ struct shm_dirty_log {
 	struct shm_vm *vm;
 	void __user *ubuf;
 	size_t ubuf_size;
-	/* Slots whose logging we turned on, to turn it off again. */
-	unsigned long *enabled;
 };
 
 int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm);
-/* ORs what the guest dirtied since the last harvest into each slot->dirty. */
+/*
+ * ORs into each slot->dirty what the guest dirtied since the last harvest,
+ * and what the VMM reported writing. Memslots the VMM changed meanwhile are
+ * read again; a new or changed one is wholly dirty.
+ */
 int shm_dirty_harvest(struct shm_dirty_log *log, u64 *pages);
+/* Pages the VMM wrote from user space at [@hva, @hva + @len). */
+void shm_dirty_report(struct shm_vm *vm, unsigned long hva, u64 len);
 void shm_dirty_stop(struct shm_dirty_log *log);
-
-/* Every page of every slot in slot->dirty, as for the first round. */
-void shm_dirty_mark_all(struct shm_vm *vm);
 
 #endif /* _SHM_DIRTY_H */

@@ -122,8 +122,8 @@ static int shm_next_dirty(struct shm_engine *engine, u64 *dirty)
 		bitmap_zero(engine->vm.slots[i].dirty,
 			    engine->vm.slots[i].npages);
 	err = shm_dirty_harvest(&engine->log, dirty);
-	if (err == -ESTALE)
-		shm_engine_fail(engine, err, "the VMM changed its memslots during the migration");
+	if (err == -EAGAIN)
+		shm_engine_fail(engine, err, "the VMM kept changing its memslots");
 	else if (err)
 		shm_engine_fail(engine, err, "reading KVM's dirty log failed (%d)", err);
 	return err;
@@ -133,7 +133,7 @@ static int shm_next_dirty(struct shm_engine *engine, u64 *dirty)
 static int shm_control(void *data)
 {
 	struct shm_engine *engine = data;
-	u64 dirty = engine->vm.pages;
+	u64 dirty = shm_vm_pages(&engine->vm);
 	bool final = false;
 	u32 round;
 	int err;
@@ -227,7 +227,7 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 	err = shm_vm_attach(&engine->vm, vm_fd, extack);
 	if (err)
 		goto fail;
-	engine->dirty_now = engine->vm.pages;
+	engine->dirty_now = shm_vm_pages(&engine->vm);
 	return engine;
 fail:
 	shm_engine_free(engine);

@@ -54,21 +54,34 @@ static const struct nla_policy shm_session_attach_policy[SHM_SESSION_A_MAX + 1] 
 	[SHM_SESSION_A_STREAM_FDS] = NLA_POLICY_NESTED(shm_stream_policy),
 };
 
+static const struct nla_policy shm_range_policy[SHM_RANGE_A_MAX + 1] = {
+	[SHM_RANGE_A_HVA] = { .type = NLA_U64 },
+	[SHM_RANGE_A_LEN] = NLA_POLICY_MIN(NLA_U64, 1),
+};
+
+static const struct nla_policy shm_session_dirty_policy[SHM_SESSION_A_MAX + 1] = {
+	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[SHM_SESSION_A_DIRTY] = NLA_POLICY_NESTED_ARRAY(shm_range_policy),
+};
+
 static int shm_nl_put_u64(struct sk_buff *skb, int type, u64 value, int pad)
 {
 	return nla_put_u64_64bit(skb, type, value, pad);
 }
 
 static int shm_nl_fill_memslots(struct sk_buff *skb,
-				const struct shm_engine *engine)
+				struct shm_engine *engine)
 {
 	const struct shm_memslot *slot;
 	struct nlattr *list, *nest;
 	unsigned int i;
 
+	int err = -EMSGSIZE;
+
 	list = nla_nest_start(skb, SHM_SESSION_A_MEMSLOTS);
 	if (!list)
 		return -EMSGSIZE;
+	spin_lock(&engine->vm.slots_lock);
 	for (i = 0; i < engine->vm.nr_slots; i++) {
 		slot = &engine->vm.slots[i];
 		nest = nla_nest_start(skb, i + 1);
@@ -82,11 +95,14 @@ static int shm_nl_fill_memslots(struct sk_buff *skb,
 				   slot->npages << PAGE_SHIFT,
 				   SHM_MEMSLOT_A_PAD) ||
 		    nla_put_u32(skb, SHM_MEMSLOT_A_FLAGS, slot->flags))
-			return -EMSGSIZE;
+			goto out;
 		nla_nest_end(skb, nest);
 	}
 	nla_nest_end(skb, list);
-	return 0;
+	err = 0;
+out:
+	spin_unlock(&engine->vm.slots_lock);
+	return err;
 }
 
 /* The engine's figures, and when they would allow a cutover. */
@@ -520,6 +536,45 @@ static int shm_nl_session_final(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+static int shm_nl_session_dirty(struct sk_buff *skb, struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct nlattr *range, *tb[SHM_RANGE_A_MAX + 1];
+	struct shm_session *s;
+	int rem, err;
+
+	if (GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_DIRTY)) {
+		GENL_SET_ERR_MSG(info, "no ranges of guest memory given");
+		return -EINVAL;
+	}
+	mutex_lock(&sn->lock);
+	s = shm_nl_session_in(sn, info, SHM_STATE_PRECOPY,
+			      "writes are reported during pre-copy, before the final round");
+	err = PTR_ERR_OR_ZERO(s);
+	if (!err && s->params.role != SHM_ROLE_SOURCE) {
+		GENL_SET_ERR_MSG(info, "writes are reported to the source");
+		err = -EINVAL;
+	}
+	nla_for_each_nested(range, info->attrs[SHM_SESSION_A_DIRTY], rem) {
+		if (err)
+			break;
+		/* The policy checked each range's fields; both must be there. */
+		err = nla_parse_nested(tb, SHM_RANGE_A_MAX, range,
+				       shm_range_policy, info->extack);
+		if (!err && (!tb[SHM_RANGE_A_HVA] || !tb[SHM_RANGE_A_LEN])) {
+			NL_SET_ERR_MSG_ATTR(info->extack, range,
+					    "a range needs an address and a length");
+			err = -EINVAL;
+		}
+		if (!err)
+			shm_dirty_report(&s->engine->vm,
+					 nla_get_u64(tb[SHM_RANGE_A_HVA]),
+					 nla_get_u64(tb[SHM_RANGE_A_LEN]));
+	}
+	mutex_unlock(&sn->lock);
+	return err;
+}
+
 static int shm_nl_session_cancel(struct sk_buff *skb, struct genl_info *info)
 {
 	struct shm_net *sn = shm_net(genl_info_net(info));
@@ -584,6 +639,13 @@ static const struct genl_ops shm_nl_ops[] = {
 		.cmd = SHM_CMD_SESSION_FINAL,
 		.doit = shm_nl_session_final,
 		.policy = shm_session_id_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHM_CMD_SESSION_DIRTY,
+		.doit = shm_nl_session_dirty,
+		.policy = shm_session_dirty_policy,
 		.maxattr = SHM_SESSION_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

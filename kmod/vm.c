@@ -12,10 +12,10 @@
 #include "vm.h"
 
 /* Counts (with @slots NULL) or records the VMM's memslots. */
-static unsigned int shm_vm_walk_slots(struct shm_vm *vm,
-				      struct shm_memslot *slots)
+static unsigned int shm_vm_walk_slots(struct kvm *kvm,
+				      struct shm_memslot *slots,
+				      u64 *generation)
 {
-	struct kvm *kvm = vm->kvm;
 	struct kvm_memory_slot *slot;
 	struct kvm_memslots *memslots;
 	unsigned int n = 0;
@@ -23,13 +23,13 @@ static unsigned int shm_vm_walk_slots(struct shm_vm *vm,
 
 	for (as_id = 0; as_id < SHM_KVM_ADDRESS_SPACES; as_id++) {
 		memslots = __kvm_memslots(kvm, as_id);
-		if (slots)
-			vm->generation[as_id] = memslots->generation;
+		if (generation)
+			generation[as_id] = memslots->generation;
 		kvm_for_each_memslot(slot, bkt, memslots) {
 			/* KVM's own slots (APIC page, TSS): not guest RAM. */
 			if (slot->id >= KVM_USER_MEM_SLOTS)
 				continue;
-			if (slots) {
+			if (slots)
 				slots[n] = (struct shm_memslot) {
 					.as_id = as_id,
 					.id = slot->id,
@@ -38,34 +38,48 @@ static unsigned int shm_vm_walk_slots(struct shm_vm *vm,
 					.npages = slot->npages,
 					.hva = slot->userspace_addr,
 				};
-				vm->pages += slot->npages;
-			}
 			n++;
 		}
 	}
 	return n;
 }
 
-static int shm_vm_read_slots(struct shm_vm *vm)
+int shm_vm_read_slots(struct shm_vm *vm, struct shm_memslot **slotsp,
+		      unsigned int *nr, u64 *generation)
 {
 	struct kvm *kvm = vm->kvm;
+	struct shm_memslot *slots;
 	unsigned int n;
 	int idx, err = 0;
 
 	idx = srcu_read_lock(&kvm->srcu);
-	n = shm_vm_walk_slots(vm, NULL);
-	vm->slots = kcalloc(n, sizeof(*vm->slots), GFP_KERNEL);
-	if (!vm->slots) {
+	n = shm_vm_walk_slots(kvm, NULL, NULL);
+	slots = kcalloc(n, sizeof(*slots), GFP_KERNEL);
+	if (!slots) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* The count may have changed meanwhile: then refuse, and say why. */
-	vm->nr_slots = shm_vm_walk_slots(vm, vm->slots);
-	if (vm->nr_slots != n || shm_vm_slots_changed(vm))
+	/* The VMM may change them meanwhile: then refuse, and say so. */
+	if (shm_vm_walk_slots(kvm, slots, generation) != n) {
+		kfree(slots);
 		err = -EAGAIN;
+		goto out;
+	}
+	*slotsp = slots;
+	*nr = n;
 out:
 	srcu_read_unlock(&kvm->srcu, idx);
 	return err;
+}
+
+u64 shm_vm_pages(const struct shm_vm *vm)
+{
+	u64 pages = 0;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_slots; i++)
+		pages += vm->slots[i].npages;
+	return pages;
 }
 
 int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack)
@@ -89,12 +103,14 @@ int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack)
 		err = -EOPNOTSUPP;
 		goto fail;
 	}
-	err = shm_vm_read_slots(vm);
+	spin_lock_init(&vm->slots_lock);
+	err = shm_vm_read_slots(vm, &vm->slots, &vm->nr_slots,
+				vm->generation);
 	if (err == -EAGAIN)
 		NL_SET_ERR_MSG(extack, "the VMM changed its memslots while they were read: try again");
 	if (err)
 		goto fail;
-	if (!vm->pages) {
+	if (!shm_vm_pages(vm)) {
 		NL_SET_ERR_MSG(extack, "the VM has no guest memory");
 		err = -EINVAL;
 		goto fail;
@@ -114,6 +130,17 @@ void shm_vm_detach(struct shm_vm *vm)
 	kfree(vm->slots);
 	fput(vm->file);
 	memset(vm, 0, sizeof(*vm));
+}
+
+void shm_vm_read_generation(struct shm_vm *vm)
+{
+	struct kvm *kvm = vm->kvm;
+	int as_id, idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	for (as_id = 0; as_id < SHM_KVM_ADDRESS_SPACES; as_id++)
+		vm->generation[as_id] = __kvm_memslots(kvm, as_id)->generation;
+	srcu_read_unlock(&kvm->srcu, idx);
 }
 
 bool shm_vm_slots_changed(struct shm_vm *vm)

@@ -15,6 +15,10 @@ struct shm_memslot {
 	unsigned long hva;
 	/* Source: the pages to send in the current round. */
 	unsigned long *dirty;
+	/* Source: pages the VMM reported writing (SHM_CMD_SESSION_DIRTY). */
+	unsigned long *reported;
+	/* We turned KVM's dirty logging on, and turn it off at the end. */
+	bool logging_ours;
 };
 
 /* The KVM VM a session is attached to. */
@@ -22,17 +26,28 @@ struct shm_vm {
 	/* The VM's file: keeps the VM (not its VMM) alive while we hold it. */
 	struct file *file;
 	struct kvm *kvm;
+	/*
+	 * Replaced only between rounds, by the control thread, under
+	 * @slots_lock; the engine's threads read them without it, anyone
+	 * else with it.
+	 */
+	spinlock_t slots_lock;
 	struct shm_memslot *slots;
 	unsigned int nr_slots;
-	u64 pages;
 	u64 generation[SHM_KVM_ADDRESS_SPACES];
 };
 
 int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack);
 void shm_vm_detach(struct shm_vm *vm);
 
-/* Whether the VMM changed its memslots since the session attached. */
+/* Takes the memslots' generations as they are now, as the baseline. */
+void shm_vm_read_generation(struct shm_vm *vm);
+/* Whether the VMM changed its memslots since they were last read. */
 bool shm_vm_slots_changed(struct shm_vm *vm);
+/* Reads the memslots afresh, with their generations, into a new array. */
+int shm_vm_read_slots(struct shm_vm *vm, struct shm_memslot **slots,
+		      unsigned int *nr, u64 *generation);
+u64 shm_vm_pages(const struct shm_vm *vm);
 
 /*
  * The memslot holding @count pages from @gfn in address space @as_id, or

@@ -42,7 +42,13 @@ static const struct {
 struct vm {
 	int fd;
 	uint8_t *mem[NR_SLOTS];
+	uint8_t *extra;		/* a slot added during the migration */
 };
+
+/* Where vm_add_slot() puts it: above the others. */
+#define EXTRA_SLOT 2
+#define EXTRA_GPA (32 << 20)
+#define EXTRA_SIZE (1 << 20)
 
 static int vm_create(struct vm *vm, uint8_t fill)
 {
@@ -74,10 +80,33 @@ static int vm_create(struct vm *vm, uint8_t fill)
 	return 0;
 }
 
+static int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
+		       uint64_t size, void *mem, uint32_t flags)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uintptr_t)mem,
+	};
+
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) ? -errno : 0;
+}
+
+static int vm_add_slot(struct vm *vm, uint8_t fill)
+{
+	vm->extra = mmap(NULL, EXTRA_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (vm->extra == MAP_FAILED)
+		return -errno;
+	memset(vm->extra, fill, EXTRA_SIZE);
+	return vm_set_slot(vm, EXTRA_SLOT, EXTRA_GPA, EXTRA_SIZE, vm->extra, 0);
+}
+
 static void vm_destroy(struct vm *vm)
 {
 	unsigned int i;
 
+	if (vm->extra && vm->extra != MAP_FAILED)
+		munmap(vm->extra, EXTRA_SIZE);
 	for (i = 0; i < NR_SLOTS; i++)
 		if (vm->mem[i] && vm->mem[i] != MAP_FAILED)
 			munmap(vm->mem[i], layout[i].size);
@@ -263,6 +292,95 @@ TEST_F(migration, memory_arrives_byte_exact)
 	for (s = 0; s < NR_SLOTS; s++)
 		EXPECT_EQ(0, memcmp(self->src.mem[s], self->dst.mem[s],
 				    layout[s].size)) TH_LOG("slot %u differs", s);
+}
+
+/* Starts both sides and waits until the source finished round 1. */
+static void start_both(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(migration) *self)
+{
+	struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
+	struct nl_result res;
+	int i;
+
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res));
+	for (i = 0; i < 1000; i++) {
+		ASSERT_EQ(SHM_STATE_PRECOPY,
+			  session_state(self->sk, self->src_id, &res));
+		if (stat_of(&res, SHM_STATS_A_ROUNDS) >= 1)
+			return;
+		nanosleep(&tick, NULL);
+	}
+	ASSERT_TRUE(false) TH_LOG("round 1 never ended");
+}
+
+static void final_round(struct __test_metadata *_metadata,
+			FIXTURE_DATA(migration) *self)
+{
+	struct nl_result res;
+
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_FINAL,
+				    self->src_id, &res)) TH_LOG("%s", res.message);
+	ASSERT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->dst_id,
+					     SHM_STATE_DONE, &res))
+		TH_LOG("destination: %s", reason(&res));
+}
+
+/*
+ * Writes the VMM makes through its own mapping (device emulation) are not
+ * in KVM's dirty log: reported, they arrive; unreported, they do not. The
+ * second half shows the first is not luck.
+ */
+TEST_F(migration, vmm_writes_arrive_when_reported)
+{
+	uint8_t *reported = self->src.mem[0] + 100 * PAGE;
+	uint8_t *unreported = self->src.mem[0] + 200 * PAGE;
+	struct nl_result res;
+
+	fill_source(&self->src);
+	start_both(_metadata, self);
+	memset(reported, 0x11, 3 * PAGE);
+	memset(unreported, 0x22, PAGE);
+	ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id,
+				      (uintptr_t)reported, 3 * PAGE, &res))
+		TH_LOG("%s", res.message);
+	final_round(_metadata, self);
+	EXPECT_EQ(0, memcmp(reported, self->dst.mem[0] + 100 * PAGE,
+			    3 * PAGE));
+	EXPECT_NE(0, memcmp(unreported, self->dst.mem[0] + 200 * PAGE, PAGE));
+
+	/* Too late once the final round was asked for. */
+	EXPECT_EQ(-EBUSY, nl_session_dirty(self->sk, self->src_id,
+					   (uintptr_t)reported, PAGE, &res));
+}
+
+/*
+ * The VMM changes its memslots during pre-copy: a slot added, and logging
+ * turned off on another (which drops KVM's log of it). Both are sent whole
+ * again, so even a write nobody reported arrives.
+ */
+TEST_F(migration, memslot_changes_resend_the_slot)
+{
+	uint8_t *unreported = self->src.mem[1] + 7 * PAGE;
+	struct nl_result res;
+	unsigned int s;
+
+	fill_source(&self->src);
+	ASSERT_EQ(0, vm_add_slot(&self->dst, 0xaa));
+	start_both(_metadata, self);
+	ASSERT_EQ(0, vm_add_slot(&self->src, 0x33));
+	memset(unreported, 0x44, PAGE);
+	ASSERT_EQ(0, vm_set_slot(&self->src, 1, layout[1].gpa, layout[1].size,
+				 self->src.mem[1], 0));
+	final_round(_metadata, self);
+	ASSERT_EQ(0, nl_session_get(self->sk, self->src_id, &res));
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(0, memcmp(self->src.mem[s], self->dst.mem[s],
+				    layout[s].size)) TH_LOG("slot %u differs", s);
+	EXPECT_EQ(0, memcmp(self->src.extra, self->dst.extra, EXTRA_SIZE));
 }
 
 TEST_F(migration, zero_pages_travel_as_flags)

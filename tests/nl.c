@@ -231,3 +231,19 @@ int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 	nla_nest_end(msg, fds);
 	return nl_transact(sk, msg, res, NULL, NULL);
 }
+
+int nl_session_dirty(struct nl_sock *sk, uint32_t id, uint64_t hva,
+		     uint64_t len, struct nl_result *res)
+{
+	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_DIRTY, 0);
+	struct nlattr *ranges, *range;
+
+	nla_put_u32(msg, SHM_SESSION_A_ID, id);
+	ranges = nla_nest_start(msg, SHM_SESSION_A_DIRTY);
+	range = nla_nest_start(msg, 1);
+	nla_put_u64(msg, SHM_RANGE_A_HVA, hva);
+	nla_put_u64(msg, SHM_RANGE_A_LEN, len);
+	nla_nest_end(msg, range);
+	nla_nest_end(msg, ranges);
+	return nl_transact(sk, msg, res, NULL, NULL);
+}

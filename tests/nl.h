@@ -59,6 +59,9 @@ int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
 /* SHM_CMD_SESSION_{START,FINAL,CANCEL}: commands that take only the id. */
 int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,
 		   struct nl_result *res);
+/* SHM_CMD_SESSION_DIRTY with one range. */
+int nl_session_dirty(struct nl_sock *sk, uint32_t id, uint64_t hva,
+		     uint64_t len, struct nl_result *res);
 int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 		      const int *stream_fds, unsigned int nr,
 		      struct nl_result *res);

@@ -78,6 +78,13 @@
  *   round and wait until the destination acknowledged every page written:
  *   the reply comes then (CUTOVER, then DONE on both sides).
  *
+ * SHM_CMD_SESSION_DIRTY (admin, source): SHM_SESSION_A_ID and
+ *   SHM_SESSION_A_DIRTY, a nest of SHM_RANGE_A_* nests (HVA, LEN: u64): the
+ *   VMM wrote these bytes of guest memory through its own mapping (device
+ *   emulation), which KVM's dirty log does not see. They go in the next
+ *   round. A VMM reports every write before the final round is asked for:
+ *   EBUSY once it has been.
+ *
  * SHM_CMD_SESSION_CANCEL (admin): SHM_SESSION_A_ID. Stop a session that has
  *   not finished; it moves to CANCELLED and lets go of its VM and streams.
  *   The VM itself is left as it is.
@@ -135,6 +142,7 @@ enum shm_cmd {
 	SHM_CMD_SESSION_FINAL,
 	SHM_CMD_SESSION_CANCEL,
 	SHM_CMD_SESSION_PROGRESS, /* event only */
+	SHM_CMD_SESSION_DIRTY,
 	__SHM_CMD_MAX
 };
 #define SHM_CMD_MAX (__SHM_CMD_MAX - 1)
@@ -194,6 +202,7 @@ enum shm_session_attr {
 	SHM_SESSION_A_MEMSLOTS,
 	SHM_SESSION_A_STATS,
 	SHM_SESSION_A_ESTIMATE_MS,
+	SHM_SESSION_A_DIRTY,
 	__SHM_SESSION_A_MAX
 };
 #define SHM_SESSION_A_MAX (__SHM_SESSION_A_MAX - 1)
@@ -204,6 +213,15 @@ enum shm_stream_attr {
 	__SHM_STREAM_A_MAX
 };
 #define SHM_STREAM_A_MAX (__SHM_STREAM_A_MAX - 1)
+
+enum shm_range_attr {
+	SHM_RANGE_A_UNSPEC,
+	SHM_RANGE_A_PAD,
+	SHM_RANGE_A_HVA,
+	SHM_RANGE_A_LEN,
+	__SHM_RANGE_A_MAX
+};
+#define SHM_RANGE_A_MAX (__SHM_RANGE_A_MAX - 1)
 
 enum shm_memslot_attr {
 	SHM_MEMSLOT_A_UNSPEC,
