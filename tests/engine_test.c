@@ -10,21 +10,16 @@
  * business of the tests with a running guest.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/kvm.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <shm/wire.h>
 
 #include "kselftest_harness.h"
+#include "memvm.h"
 #include "nl.h"
 
 #define PAGE 4096
@@ -39,98 +34,19 @@ static const struct {
 };
 #define NR_SLOTS (sizeof(layout) / sizeof(layout[0]))
 
-struct vm {
-	int fd;
-	uint8_t *mem[NR_SLOTS];
-	uint8_t *extra;		/* a slot added during the migration */
-};
-
-/* Where vm_add_slot() puts it: above the others. */
-#define EXTRA_SLOT 2
+/* A slot the VMM adds during the migration, above the others. */
+#define EXTRA NR_SLOTS
 #define EXTRA_GPA (32 << 20)
 #define EXTRA_SIZE (1 << 20)
 
-static int vm_create(struct vm *vm, uint8_t fill)
-{
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	unsigned int i;
-
-	if (kvm < 0)
-		return -errno;
-	vm->fd = ioctl(kvm, KVM_CREATE_VM, 0);
-	close(kvm);
-	if (vm->fd < 0)
-		return -errno;
-	for (i = 0; i < NR_SLOTS; i++) {
-		struct kvm_userspace_memory_region region = {
-			.slot = i,
-			.guest_phys_addr = layout[i].gpa,
-			.memory_size = layout[i].size,
-		};
-
-		vm->mem[i] = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
-				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (vm->mem[i] == MAP_FAILED)
-			return -errno;
-		memset(vm->mem[i], fill, layout[i].size);
-		region.userspace_addr = (uintptr_t)vm->mem[i];
-		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region))
-			return -errno;
-	}
-	return 0;
-}
-
-static int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
-		       uint64_t size, void *mem, uint32_t flags)
-{
-	struct kvm_userspace_memory_region region = {
-		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
-		.memory_size = size, .userspace_addr = (uintptr_t)mem,
-	};
-
-	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) ? -errno : 0;
-}
-
-static int vm_add_slot(struct vm *vm, uint8_t fill)
-{
-	vm->extra = mmap(NULL, EXTRA_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (vm->extra == MAP_FAILED)
-		return -errno;
-	memset(vm->extra, fill, EXTRA_SIZE);
-	return vm_set_slot(vm, EXTRA_SLOT, EXTRA_GPA, EXTRA_SIZE, vm->extra, 0);
-}
-
-static void vm_destroy(struct vm *vm)
+static int vm_create(struct memvm *vm, uint8_t fill)
 {
 	unsigned int i;
+	int err = memvm_create(vm);
 
-	if (vm->extra && vm->extra != MAP_FAILED)
-		munmap(vm->extra, EXTRA_SIZE);
-	for (i = 0; i < NR_SLOTS; i++)
-		if (vm->mem[i] && vm->mem[i] != MAP_FAILED)
-			munmap(vm->mem[i], layout[i].size);
-	if (vm->fd > 0)
-		close(vm->fd);
-}
-
-/* A connected TCP pair on loopback. */
-static int tcp_pair(int fds[2])
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET,
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(addr);
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (listener < 0 || bind(listener, (void *)&addr, sizeof(addr)) ||
-	    listen(listener, 1) || getsockname(listener, (void *)&addr, &len))
-		return -errno;
-	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
-	if (connect(fds[0], (void *)&addr, sizeof(addr)))
-		return -errno;
-	fds[1] = accept(listener, NULL, NULL);
-	close(listener);
-	return fds[1] < 0 ? -errno : 0;
+	for (i = 0; i < NR_SLOTS && !err; i++)
+		err = memvm_add_slot(vm, layout[i].gpa, layout[i].size, fill);
+	return err;
 }
 
 static uint32_t session_state(struct nl_sock *sk, uint32_t id,
@@ -178,7 +94,7 @@ static uint64_t stat_of(struct nl_result *res, int type)
 }
 
 /* Page @i of the source: a third zero, the rest unlike any other page. */
-static void fill_source(struct vm *vm)
+static void fill_source(struct memvm *vm)
 {
 	uint64_t page = 0, seed = 0x9e3779b97f4a7c15ULL;
 	unsigned int s;
@@ -186,7 +102,7 @@ static void fill_source(struct vm *vm)
 
 	for (s = 0; s < NR_SLOTS; s++) {
 		for (off = 0; off < layout[s].size; off += PAGE, page++) {
-			uint64_t *words = (uint64_t *)(vm->mem[s] + off);
+			uint64_t *words = (uint64_t *)(vm->slots[s].mem + off);
 
 			if (page % 3 == 0) {
 				memset(words, 0, PAGE);
@@ -204,7 +120,7 @@ static void fill_source(struct vm *vm)
 
 FIXTURE(migration) {
 	struct nl_sock *sk;
-	struct vm src, dst;
+	struct memvm src, dst;
 	int src_fds[STREAMS], dst_fds[STREAMS];
 	uint32_t src_id, dst_id;
 };
@@ -243,8 +159,8 @@ FIXTURE_TEARDOWN(migration)
 		close(self->src_fds[i]);
 		close(self->dst_fds[i]);
 	}
-	vm_destroy(&self->src);
-	vm_destroy(&self->dst);
+	memvm_destroy(&self->src);
+	memvm_destroy(&self->dst);
 	nl_close(self->sk);
 }
 
@@ -290,7 +206,7 @@ TEST_F(migration, memory_arrives_byte_exact)
 					     SHM_STATE_DONE, &res))
 		TH_LOG("destination: %s", reason(&res));
 	for (s = 0; s < NR_SLOTS; s++)
-		EXPECT_EQ(0, memcmp(self->src.mem[s], self->dst.mem[s],
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
 				    layout[s].size)) TH_LOG("slot %u differs", s);
 }
 
@@ -336,8 +252,8 @@ static void final_round(struct __test_metadata *_metadata,
  */
 TEST_F(migration, vmm_writes_arrive_when_reported)
 {
-	uint8_t *reported = self->src.mem[0] + 100 * PAGE;
-	uint8_t *unreported = self->src.mem[0] + 200 * PAGE;
+	uint8_t *reported = self->src.slots[0].mem + 100 * PAGE;
+	uint8_t *unreported = self->src.slots[0].mem + 200 * PAGE;
 	struct nl_result res;
 
 	fill_source(&self->src);
@@ -348,9 +264,9 @@ TEST_F(migration, vmm_writes_arrive_when_reported)
 				      (uintptr_t)reported, 3 * PAGE, &res))
 		TH_LOG("%s", res.message);
 	final_round(_metadata, self);
-	EXPECT_EQ(0, memcmp(reported, self->dst.mem[0] + 100 * PAGE,
+	EXPECT_EQ(0, memcmp(reported, self->dst.slots[0].mem + 100 * PAGE,
 			    3 * PAGE));
-	EXPECT_NE(0, memcmp(unreported, self->dst.mem[0] + 200 * PAGE, PAGE));
+	EXPECT_NE(0, memcmp(unreported, self->dst.slots[0].mem + 200 * PAGE, PAGE));
 
 	/* Too late once the final round was asked for. */
 	EXPECT_EQ(-EBUSY, nl_session_dirty(self->sk, self->src_id,
@@ -364,23 +280,23 @@ TEST_F(migration, vmm_writes_arrive_when_reported)
  */
 TEST_F(migration, memslot_changes_resend_the_slot)
 {
-	uint8_t *unreported = self->src.mem[1] + 7 * PAGE;
+	uint8_t *unreported = self->src.slots[1].mem + 7 * PAGE;
 	struct nl_result res;
 	unsigned int s;
 
 	fill_source(&self->src);
-	ASSERT_EQ(0, vm_add_slot(&self->dst, 0xaa));
+	ASSERT_EQ(0, memvm_add_slot(&self->dst, EXTRA_GPA, EXTRA_SIZE, 0xaa));
 	start_both(_metadata, self);
-	ASSERT_EQ(0, vm_add_slot(&self->src, 0x33));
+	ASSERT_EQ(0, memvm_add_slot(&self->src, EXTRA_GPA, EXTRA_SIZE, 0x33));
 	memset(unreported, 0x44, PAGE);
-	ASSERT_EQ(0, vm_set_slot(&self->src, 1, layout[1].gpa, layout[1].size,
-				 self->src.mem[1], 0));
+	ASSERT_EQ(0, memvm_set_flags(&self->src, 1, 0));
 	final_round(_metadata, self);
 	ASSERT_EQ(0, nl_session_get(self->sk, self->src_id, &res));
 	for (s = 0; s < NR_SLOTS; s++)
-		EXPECT_EQ(0, memcmp(self->src.mem[s], self->dst.mem[s],
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
 				    layout[s].size)) TH_LOG("slot %u differs", s);
-	EXPECT_EQ(0, memcmp(self->src.extra, self->dst.extra, EXTRA_SIZE));
+	EXPECT_EQ(0, memcmp(self->src.slots[EXTRA].mem,
+			    self->dst.slots[EXTRA].mem, EXTRA_SIZE));
 }
 
 TEST_F(migration, zero_pages_travel_as_flags)
@@ -406,7 +322,7 @@ TEST_F(migration, zero_pages_travel_as_flags)
 	EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->dst_id,
 					     SHM_STATE_DONE, &res));
 	for (s = 0; s < NR_SLOTS; s++)
-		EXPECT_EQ(NULL, memchr(self->dst.mem[s], 0xaa, layout[s].size));
+		EXPECT_EQ(NULL, memchr(self->dst.slots[s].mem, 0xaa, layout[s].size));
 }
 
 TEST_F(migration, cancel_leaves_source_and_fails_destination)
@@ -503,7 +419,7 @@ TEST_F(migration, attach_refusals)
  */
 FIXTURE(fake_source) {
 	struct nl_sock *sk;
-	struct vm dst;
+	struct memvm dst;
 	int peer, stream;
 	uint32_t id;
 };
@@ -552,7 +468,7 @@ FIXTURE_TEARDOWN(fake_source)
 	nl_session_del(self->sk, self->id);
 	close(self->peer);
 	close(self->stream);
-	vm_destroy(&self->dst);
+	memvm_destroy(&self->dst);
 	nl_close(self->sk);
 }
 
@@ -674,9 +590,9 @@ TEST_F(fake_source, refused_or_applied)
 		EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->id,
 						     SHM_STATE_DONE, &res))
 			TH_LOG("%s", reason(&res));
-		EXPECT_EQ(0x5a, self->dst.mem[0][5 * PAGE]);
-		EXPECT_EQ(0x5a, self->dst.mem[0][6 * PAGE - 1]);
-		EXPECT_EQ(0xaa, self->dst.mem[0][6 * PAGE]);
+		EXPECT_EQ(0x5a, self->dst.slots[0].mem[5 * PAGE]);
+		EXPECT_EQ(0x5a, self->dst.slots[0].mem[6 * PAGE - 1]);
+		EXPECT_EQ(0xaa, self->dst.slots[0].mem[6 * PAGE]);
 		return;
 	}
 	ASSERT_EQ(SHM_STATE_FAILED, wait_state(self->sk, self->id,
@@ -688,7 +604,7 @@ TEST_F(fake_source, refused_or_applied)
 		size_t off;
 
 		for (off = 0; off < layout[s].size; off++)
-			if (self->dst.mem[s][off] != 0xaa)
+			if (self->dst.slots[s].mem[off] != 0xaa)
 				break;
 		EXPECT_EQ(layout[s].size, off) TH_LOG("slot %u byte %zu", s, off);
 	}
