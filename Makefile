@@ -4,6 +4,7 @@
 # make modules         shm.ko for every supported Debian kernel
 # make deps            apt-get what building and testing need (idempotent)
 # make test            the whole suite, booting each kernel once in QEMU
+# make bench           benchmarks against their baselines, in QEMU
 # make style           checkpatch on kmod/ and the uapi header
 # make clean
 #
@@ -105,7 +106,7 @@ TEST_GEN_PROGS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/*_test.c))
 # What the test programs share; each is linked with all of it.
 TEST_LIB_SRCS := $(filter-out %_test.c,$(wildcard tests/*.c))
 
-tests: $(TEST_GEN_PROGS)
+tests: $(TEST_GEN_PROGS) $(B)/tests/precopy_bench $(B)/tests/vmm/shm-testvmm
 
 $(B)/tests/%: tests/%.c $(TEST_LIB_SRCS) $(wildcard tests/*.h) \
 		$(wildcard include/uapi/shm/*.h) $(KSELFTEST)/kselftest_harness.h
@@ -114,8 +115,42 @@ $(B)/tests/%: tests/%.c $(TEST_LIB_SRCS) $(wildcard tests/*.h) \
 		$(TEST_LIB_SRCS) \
 		$(LDLIBS) -lpthread
 
+# The test VMM, and the guest program built into it: freestanding code
+# linked where the guest runs it, flattened to the bytes the VMM loads.
+VMM_SRCS := $(filter-out tests/vmm/guest.c,$(wildcard tests/vmm/*.c)) \
+	    tests/vmm/guest_blob.S
+GUEST_CFLAGS := -O2 -g -std=gnu11 -Wall -ffreestanding -fno-pic -no-pie \
+		-fno-stack-protector -fcf-protection=none -mno-red-zone \
+		-mgeneral-regs-only -nostdlib -static -Wl,--build-id=none
+
+$(B)/tests/vmm/guest.elf: tests/vmm/guest.c tests/vmm/guest.lds tests/vmm/abi.h \
+		tests/vmm/stamp.h
+	@mkdir -p $(B)/tests/vmm
+	$(CC) $(GUEST_CFLAGS) -T tests/vmm/guest.lds -o $@ $<
+
+$(B)/tests/vmm/guest.bin: $(B)/tests/vmm/guest.elf
+	objcopy -O binary -j .text -j .rodata $< $@
+
+# It reports its own writes to shm.ko with the tests' netlink client.
+$(B)/tests/vmm/shm-testvmm: $(VMM_SRCS) $(wildcard tests/vmm/*.h) tests/nl.c \
+		tests/nl.h $(B)/tests/vmm/guest.bin
+	$(CC) $(CFLAGS) -Itests -Wa,-I$(B)/tests/vmm -o $@ $(VMM_SRCS) tests/nl.c \
+		$(LDLIBS) -lpthread
+
 test: all modules
 	@tests/run $(KVERS)
+
+# Benchmarks run in the test VM too; bench/run boots it.
+$(B)/tests/precopy_bench: bench/precopy.c $(TEST_LIB_SRCS) $(wildcard tests/*.h) \
+		$(wildcard include/uapi/shm/*.h)
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_LIB_SRCS) $(LDLIBS) -lpthread
+
+bench: all module
+	@bench/run $(KVER)
+
+print-kver:
+	@echo $(KVER)
 
 # --- checks ------------------------------------------------------------------
 # compat.h is where version tests belong; nowhere else.
@@ -129,5 +164,5 @@ style: $(KSRC)/scripts/checkpatch.pl
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps module modules shmctl tests test style clean
+.PHONY: all deps module modules shmctl tests test bench print-kver style clean
 .SECONDARY:

@@ -21,22 +21,39 @@
 #endif
 
 /*
- * Sends a whole page without copying it: TCP takes its own reference.
- * kernel_sendpage() until 6.5, then sendmsg() with MSG_SPLICE_PAGES (6.1's
- * headers define that flag too, but its TCP ignores it).
+ * Sends whole pages without copying them: TCP takes its own references.
+ * kernel_sendpage() until 6.5, then one sendmsg() with MSG_SPLICE_PAGES
+ * (6.1's headers define that flag too, but its TCP ignores it). Returns
+ * the bytes sent or an error.
  */
-static inline int shm_compat_send_page(struct socket *sock, struct page *page,
-				       int flags)
+#define SHM_COMPAT_MAX_PAGES 64
+
+static inline int shm_compat_send_pages(struct socket *sock,
+					struct page **pages, unsigned int n,
+					int flags)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
-	struct bio_vec bvec;
+	struct bio_vec bvec[SHM_COMPAT_MAX_PAGES];
+	unsigned int i;
 
-	bvec_set_page(&bvec, page, PAGE_SIZE, 0);
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, PAGE_SIZE);
+	if (WARN_ON_ONCE(n > SHM_COMPAT_MAX_PAGES))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		bvec_set_page(&bvec[i], pages[i], PAGE_SIZE, 0);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bvec, n, n * PAGE_SIZE);
 	return sock_sendmsg(sock, &msg);
 #else
-	return kernel_sendpage(sock, page, 0, PAGE_SIZE, flags);
+	unsigned int i;
+	int ret, sent = 0;
+
+	for (i = 0; i < n; i++) {
+		ret = kernel_sendpage(sock, pages[i], 0, PAGE_SIZE, flags);
+		if (ret != PAGE_SIZE)
+			return ret < 0 ? ret : sent + ret;
+		sent += ret;
+	}
+	return sent;
 #endif
 }
 

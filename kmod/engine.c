@@ -14,6 +14,17 @@
 /* An idle guest dirties nothing: look again this often, not in a spin. */
 #define SHM_IDLE_POLL (HZ / 10)
 
+/*
+ * Pre-copy has stalled when this many rounds in a row each left at least
+ * SHM_FLAT_PERCENT of the previous round's dirty pages, and what is left
+ * would still take longer than the max downtime.
+ */
+#define SHM_STALLED_ROUNDS 3
+#define SHM_FLAT_PERCENT 90
+
+/* How often a running engine checks that its VMM is still there. */
+#define SHM_WATCH_INTERVAL (HZ / 10)
+
 void shm_engine_fail(struct shm_engine *engine, int err, const char *fmt, ...)
 {
 	bool first = false;
@@ -67,6 +78,26 @@ static void shm_engine_update(struct work_struct *work)
 	shm_session_engine_changed(engine->session);
 }
 
+/*
+ * A VMM that exits leaves its VM to us alone (we hold its file and address
+ * space): moving memory into or out of it then makes no sense.
+ */
+static void shm_engine_watch(struct work_struct *work)
+{
+	struct shm_engine *engine = container_of(work, struct shm_engine,
+						 watch_work.work);
+
+	if (shm_engine_failed(engine) || completion_done(&engine->finished))
+		return;
+	if (shm_vm_vmm_exited(&engine->vm)) {
+		shm_engine_fail(engine, -ESRCH, "the %s VMM has exited",
+				engine->role == SHM_ROLE_SOURCE ? "source" :
+								  "destination");
+		return;
+	}
+	schedule_delayed_work(&engine->watch_work, SHM_WATCH_INTERVAL);
+}
+
 int shm_thread_park(void)
 {
 	set_current_state(TASK_INTERRUPTIBLE);
@@ -95,9 +126,13 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 	smp_wmb();
 	WRITE_ONCE(engine->round, round);
 	wake_up_all(&engine->wait);
-	wait_event(engine->wait, !atomic_read(&engine->busy) ||
-		   shm_engine_failed(engine) || kthread_should_stop());
-	if (atomic_read(&engine->busy))
+	/*
+	 * Every stream leaves the round, done or not (a failure or a stop
+	 * shuts the sockets down under them), before the bitmaps they read
+	 * may change or go.
+	 */
+	wait_event(engine->wait, !atomic_read(&engine->busy));
+	if (shm_engine_failed(engine) || kthread_should_stop())
 		return false;
 
 	ns = ktime_get_ns() - start;
@@ -112,9 +147,51 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 	return true;
 }
 
-/* Clears the round just sent and takes what the guest dirtied since. */
-static int shm_next_dirty(struct shm_engine *engine, u64 *dirty)
+static u64 shm_engine_estimate_ms_locked(struct shm_engine *engine)
 {
+	u64 bytes = engine->dirty_now *
+		    (PAGE_SIZE + sizeof(struct shm_wire_frame));
+
+	lockdep_assert_held(&engine->lock);
+	if (!bytes)
+		return 0;
+	if (!engine->bytes_per_sec)
+		return U64_MAX;
+	return div64_u64(bytes * MSEC_PER_SEC, engine->bytes_per_sec);
+}
+
+/* What the harvest of @dirty pages, gathered over @ns, says of convergence. */
+static void shm_engine_judge(struct shm_engine *engine, u64 dirty, u64 ns)
+{
+	u32 max_ms = engine->session->params.max_downtime_ms;
+	u64 before;
+
+	spin_lock(&engine->lock);
+	before = engine->dirty_now;
+	engine->dirty_now = dirty;
+	engine->dirty_rate = ns ? div64_u64(dirty * NSEC_PER_SEC, ns) : 0;
+	if (shm_engine_estimate_ms_locked(engine) <= max_ms) {
+		engine->flat_rounds = 0;
+		engine->convergence = SHM_CONVERGENCE_READY;
+	} else {
+		if (dirty * 100 >= before * SHM_FLAT_PERCENT)
+			engine->flat_rounds++;
+		else
+			engine->flat_rounds = 0;
+		engine->convergence = engine->flat_rounds >= SHM_STALLED_ROUNDS ?
+				      SHM_CONVERGENCE_STALLED :
+				      SHM_CONVERGENCE_CONVERGING;
+	}
+	spin_unlock(&engine->lock);
+}
+
+/*
+ * Clears the round just sent and takes what the guest dirtied since
+ * *@since (updated), which is judged for convergence.
+ */
+static int shm_next_dirty(struct shm_engine *engine, u64 *dirty, u64 *since)
+{
+	u64 now;
 	unsigned int i;
 	int err;
 
@@ -126,33 +203,36 @@ static int shm_next_dirty(struct shm_engine *engine, u64 *dirty)
 		shm_engine_fail(engine, err, "the VMM kept changing its memslots");
 	else if (err)
 		shm_engine_fail(engine, err, "reading KVM's dirty log failed (%d)", err);
-	return err;
+	if (err)
+		return err;
+	now = ktime_get_ns();
+	shm_engine_judge(engine, *dirty, now - *since);
+	*since = now;
+	return 0;
 }
 
 /* The source's control thread: round after round until the final one. */
 static int shm_control(void *data)
 {
 	struct shm_engine *engine = data;
-	u64 dirty = shm_vm_pages(&engine->vm);
-	bool final = false;
+	u64 dirty = shm_vm_pages(&engine->vm), since;
+	bool final = false, notified;
 	u32 round;
 	int err;
 
-	err = shm_vm_use_mm(&engine->vm);
-	if (err) {
-		shm_engine_fail(engine, err, "the source VMM has exited");
-		return shm_thread_park();
-	}
+	shm_vm_use_mm(&engine->vm);
 	err = shm_dirty_start(&engine->log, &engine->vm);
 	if (err) {
 		shm_engine_fail(engine, err, "cannot turn on KVM's dirty log (%d)", err);
 		goto out;
 	}
+	/* The log counts from here: round 1's pages are gathered from now. */
+	since = ktime_get_ns();
 
 	for (round = 1; ; round++) {
 		if (!shm_run_round(engine, round, final, dirty) || final)
 			break;
-		shm_nl_notify_progress(engine->session);
+		notified = false;
 		do {
 			final = READ_ONCE(engine->final_requested);
 			/*
@@ -160,11 +240,12 @@ static int shm_control(void *data)
 			 * follows the pause the final request vouches for.
 			 */
 			smp_rmb();
-			if (shm_next_dirty(engine, &dirty))
+			if (shm_next_dirty(engine, &dirty, &since))
 				goto out;
-			spin_lock(&engine->lock);
-			engine->dirty_now = dirty;
-			spin_unlock(&engine->lock);
+			/* The round's figures, and what its harvest says. */
+			if (!notified)
+				shm_nl_notify_progress(engine->session);
+			notified = true;
 			if (dirty || final)
 				break;
 			wait_event_timeout(engine->wait,
@@ -172,6 +253,8 @@ static int shm_control(void *data)
 					   shm_engine_failed(engine) ||
 					   kthread_should_stop(), SHM_IDLE_POLL);
 		} while (!shm_engine_failed(engine) && !kthread_should_stop());
+		if (shm_engine_failed(engine) || kthread_should_stop())
+			goto out;
 	}
 	if (final && !shm_engine_failed(engine))
 		shm_engine_finished(engine);
@@ -183,13 +266,12 @@ out:
 
 u64 shm_engine_estimate_ms(struct shm_engine *engine)
 {
-	u64 bytes, rate;
+	u64 ms;
 
 	spin_lock(&engine->lock);
-	bytes = engine->dirty_now * (PAGE_SIZE + sizeof(struct shm_wire_frame));
-	rate = engine->bytes_per_sec;
+	ms = shm_engine_estimate_ms_locked(engine);
 	spin_unlock(&engine->lock);
-	return rate ? div64_u64(bytes * MSEC_PER_SEC, rate) : U64_MAX;
+	return ms;
 }
 
 struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
@@ -209,6 +291,7 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 	init_completion(&engine->finished);
 	spin_lock_init(&engine->lock);
 	INIT_WORK(&engine->update_work, shm_engine_update);
+	INIT_DELAYED_WORK(&engine->watch_work, shm_engine_watch);
 
 	engine->streams = kcalloc(nr, sizeof(*engine->streams), GFP_KERNEL);
 	if (!engine->streams) {
@@ -228,6 +311,7 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 	if (err)
 		goto fail;
 	engine->dirty_now = shm_vm_pages(&engine->vm);
+	engine->convergence = SHM_CONVERGENCE_PENDING;
 	return engine;
 fail:
 	shm_engine_free(engine);
@@ -257,6 +341,7 @@ int shm_engine_start(struct shm_engine *engine)
 	int err;
 
 	engine->running = true;
+	schedule_delayed_work(&engine->watch_work, 0);
 	/* A destination counts the streams still to finish in @busy. */
 	atomic_set(&engine->busy, source ? 0 : engine->nr_streams);
 	for (i = 0; i < engine->nr_streams; i++) {
@@ -293,6 +378,7 @@ void shm_engine_stop(struct shm_engine *engine)
 {
 	unsigned int i;
 
+	cancel_delayed_work_sync(&engine->watch_work);
 	for (i = 0; i < engine->nr_streams; i++)
 		shm_stream_shutdown(&engine->streams[i]);
 	wake_up_all(&engine->wait);

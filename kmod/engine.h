@@ -55,12 +55,17 @@ struct shm_engine {
 	u32 rounds_done;
 	u64 total_bytes;
 	u64 dirty_now;		/* pages dirty for the next round */
+	u64 dirty_rate;		/* pages/s, while they were gathered */
 	u64 bytes_per_sec;	/* measured over the last round */
+	enum shm_convergence convergence;
+	u32 flat_rounds;	/* rounds in a row that left as much dirty */
 
 	/* The first failure wins; then every thread winds down. */
 	int error;
 	char reason[128];
 	struct work_struct update_work;
+	/* Looks for the VMM's exit while the engine runs. */
+	struct delayed_work watch_work;
 	bool running;
 };
 

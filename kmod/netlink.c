@@ -108,6 +108,7 @@ out:
 /* The engine's figures, and when they would allow a cutover. */
 static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 {
+	enum shm_convergence convergence;
 	struct shm_round_stats last;
 	u64 rounds, total, rate, dirty_rate;
 	struct nlattr *nest;
@@ -116,12 +117,11 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 	last = engine->last;
 	rounds = engine->rounds_done;
 	total = engine->total_bytes;
+	dirty_rate = engine->dirty_rate;
+	convergence = engine->convergence;
 	spin_unlock(&engine->lock);
 	rate = last.duration_ns ?
 	       div64_u64(last.bytes * NSEC_PER_SEC, last.duration_ns) : 0;
-	dirty_rate = last.duration_ns ?
-		     div64_u64(last.dirty_pages * NSEC_PER_SEC,
-			       last.duration_ns) : 0;
 
 	nest = nla_nest_start(skb, SHM_SESSION_A_STATS);
 	if (!nest ||
@@ -145,8 +145,9 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	if (engine->role == SHM_ROLE_SOURCE &&
-	    shm_nl_put_u64(skb, SHM_SESSION_A_ESTIMATE_MS,
-			   shm_engine_estimate_ms(engine), SHM_SESSION_A_PAD))
+	    (shm_nl_put_u64(skb, SHM_SESSION_A_ESTIMATE_MS,
+			    shm_engine_estimate_ms(engine), SHM_SESSION_A_PAD) ||
+	     nla_put_u32(skb, SHM_SESSION_A_CONVERGENCE, convergence)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -548,9 +549,18 @@ static int shm_nl_session_dirty(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	mutex_lock(&sn->lock);
-	s = shm_nl_session_in(sn, info, SHM_STATE_PRECOPY,
-			      "writes are reported during pre-copy, before the final round");
+	/*
+	 * Attached, not started, the reports change nothing (round 1 reads
+	 * every page after they were written) but they are welcome: a VMM
+	 * may start reporting before the start, and miss nothing.
+	 */
+	s = shm_nl_find_session(sn, info);
 	err = PTR_ERR_OR_ZERO(s);
+	if (!err && s->state != SHM_STATE_ATTACHED &&
+	    s->state != SHM_STATE_PRECOPY) {
+		GENL_SET_ERR_MSG(info, "writes are reported before the final round");
+		err = -EBUSY;
+	}
 	if (!err && s->params.role != SHM_ROLE_SOURCE) {
 		GENL_SET_ERR_MSG(info, "writes are reported to the source");
 		err = -EINVAL;

@@ -71,19 +71,20 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 
 	switch (f->type) {
 	case SHM_WIRE_PAGE:
-		if (count || f->flags)
+		if (!count || count > SHM_WIRE_MAX_RUN || f->flags)
 			return shm_recv_reject(r, "malformed page frame", f);
-		slot = shm_recv_slot(r, f, 1);
+		slot = shm_recv_slot(r, f, count);
 		if (!slot)
 			return -EPROTO;
 		hva = shm_recv_hva(slot, be64_to_cpu(f->arg));
-		err = shm_stream_recv_user(stream, hva, PAGE_SIZE);
+		err = shm_stream_recv_user(stream, hva,
+					   (size_t)count * PAGE_SIZE);
 		if (err)
 			return err;
-		stream->round_pages++;
+		stream->round_pages += count;
 		spin_lock(&engine->lock);
-		engine->last.sent_pages++;
-		engine->last.bytes += sizeof(*f) + PAGE_SIZE;
+		engine->last.sent_pages += count;
+		engine->last.bytes += sizeof(*f) + (u64)count * PAGE_SIZE;
 		spin_unlock(&engine->lock);
 		return 0;
 	case SHM_WIRE_ZERO:
@@ -150,11 +151,7 @@ int shm_recv_stream(void *data)
 	struct shm_wire_frame f;
 	int err;
 
-	err = shm_vm_use_mm(&engine->vm);
-	if (err) {
-		shm_engine_fail(engine, err, "the destination VMM has exited");
-		return shm_thread_park();
-	}
+	shm_vm_use_mm(&engine->vm);
 	err = shm_recv_hello(&r);
 	while (!err && !r.final) {
 		err = shm_stream_recv_frame(stream, &f);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A source stream: each round, the dirty pages of its shard, straight from
- * guest memory to the socket; zero pages as a run, not as 4 KiB of zeros.
+ * guest memory to the socket, consecutive pages under one frame header;
+ * zero pages as a run, not as 4 KiB of zeros each.
  */
 
 #include <linux/highmem.h>
@@ -10,25 +11,45 @@
 
 #include "engine.h"
 
-/* A run of zero pages not sent yet. */
-struct shm_zero_run {
-	const struct shm_memslot *slot;
-	u64 gfn;
-	u32 count;
-};
+/*
+ * stream->run: consecutive pages waiting to go as one frame, all zero (a
+ * ZERO frame, up to SHM_WIRE_MAX_RUN of them) or not (a PAGE frame and the
+ * pages, at most SHM_SEND_BATCH, held until sent).
+ */
 
-static int shm_flush_zero_run(struct shm_stream *stream,
-			      struct shm_zero_run *run, u32 round)
+static void shm_run_release(struct shm_run *run)
+{
+	u32 i;
+
+	if (run->type == SHM_WIRE_PAGE)
+		for (i = 0; i < run->count; i++)
+			put_page(run->pages[i]);
+	run->count = 0;
+}
+
+static int shm_run_flush(struct shm_stream *stream, struct shm_run *run,
+			 u32 round, struct shm_round_stats *stats)
 {
 	int err;
 
 	if (!run->count)
 		return 0;
-	err = shm_stream_send_frame(stream, SHM_WIRE_ZERO, 0,
-				    run->slot->as_id, round, run->count,
-				    run->gfn, true);
-	stream->round_pages += run->count;
-	run->count = 0;
+	err = shm_stream_send_frame(stream, run->type, 0, run->slot->as_id,
+				    round, run->count, run->gfn, true);
+	if (!err && run->type == SHM_WIRE_PAGE)
+		err = shm_stream_send_pages(stream, run->pages, run->count);
+	if (!err) {
+		stream->round_pages += run->count;
+		stats->bytes += sizeof(struct shm_wire_frame);
+		if (run->type == SHM_WIRE_PAGE) {
+			stats->sent_pages += run->count;
+			stats->bytes += (u64)run->count * PAGE_SIZE;
+		} else {
+			stats->zero_pages += run->count;
+		}
+	}
+	/* TCP holds its own references to the pages it still has to send. */
+	shm_run_release(run);
 	return err;
 }
 
@@ -43,48 +64,40 @@ static bool shm_page_is_zero(struct page *page)
 
 static int shm_send_one(struct shm_stream *stream,
 			const struct shm_memslot *slot, u64 index,
-			struct shm_zero_run *run, u32 round,
+			struct shm_run *run, u32 round,
 			struct shm_round_stats *stats)
 {
 	u64 gfn = slot->base_gfn + index;
 	struct page *page;
+	u8 type;
 	int err;
 
 	err = get_user_pages_fast(slot->hva + index * PAGE_SIZE, 1, 0, &page);
 	if (err != 1)
 		return err < 0 ? err : -EFAULT;
-
-	if (shm_page_is_zero(page)) {
+	type = shm_page_is_zero(page) ? SHM_WIRE_ZERO : SHM_WIRE_PAGE;
+	if (type == SHM_WIRE_ZERO)
 		put_page(page);
-		if (run->count && (run->slot != slot ||
-				   run->gfn + run->count != gfn ||
-				   run->count == SHM_WIRE_MAX_RUN)) {
-			err = shm_flush_zero_run(stream, run, round);
-			if (err)
-				return err;
-		}
-		if (!run->count) {
-			run->slot = slot;
-			run->gfn = gfn;
-		}
-		run->count++;
-		stats->zero_pages++;
-		stats->bytes += run->count == 1 ? sizeof(struct shm_wire_frame) : 0;
-		return 0;
-	}
 
-	err = shm_flush_zero_run(stream, run, round);
-	if (!err)
-		err = shm_stream_send_frame(stream, SHM_WIRE_PAGE, 0,
-					    slot->as_id, round, 0, gfn, true);
-	if (!err)
-		err = shm_stream_send_page(stream, page);
-	put_page(page);
-	if (err)
-		return err;
-	stream->round_pages++;
-	stats->sent_pages++;
-	stats->bytes += sizeof(struct shm_wire_frame) + PAGE_SIZE;
+	if (run->count && (run->type != type || run->slot != slot ||
+			   run->gfn + run->count != gfn ||
+			   run->count == (type == SHM_WIRE_PAGE ?
+					  SHM_SEND_BATCH : SHM_WIRE_MAX_RUN))) {
+		err = shm_run_flush(stream, run, round, stats);
+		if (err) {
+			if (type == SHM_WIRE_PAGE)
+				put_page(page);
+			return err;
+		}
+	}
+	if (!run->count) {
+		run->slot = slot;
+		run->type = type;
+		run->gfn = gfn;
+	}
+	if (type == SHM_WIRE_PAGE)
+		run->pages[run->count] = page;
+	run->count++;
 	return 0;
 }
 
@@ -99,7 +112,7 @@ static int shm_send_slot(struct shm_stream *stream,
 	unsigned int streams = stream->engine->nr_streams;
 	u64 end = slot->base_gfn + slot->npages;
 	u64 chunk = round_down(slot->base_gfn, 1 << SHM_WIRE_SHARD_SHIFT);
-	struct shm_zero_run run = {};
+	struct shm_run *run = &stream->run;
 	u64 first, last;
 	int err;
 
@@ -110,12 +123,13 @@ static int shm_send_slot(struct shm_stream *stream,
 		last = min(chunk + (1 << SHM_WIRE_SHARD_SHIFT), end) -
 		       slot->base_gfn;
 		for_each_set_bit_from(first, slot->dirty, last) {
-			err = shm_send_one(stream, slot, first, &run, round,
+			err = shm_send_one(stream, slot, first, run, round,
 					   stats);
 			if (err)
 				return err;
 		}
-		err = shm_flush_zero_run(stream, &run, round);
+		/* A frame never spans two shard runs. */
+		err = shm_run_flush(stream, run, round, stats);
 		if (err)
 			return err;
 		if (kthread_should_stop() || shm_engine_failed(stream->engine))
@@ -137,8 +151,10 @@ static int shm_send_round(struct shm_stream *stream, u32 round, bool final)
 	for (i = 0; i < engine->vm.nr_slots; i++) {
 		err = shm_send_slot(stream, &engine->vm.slots[i], round,
 				    &stats);
-		if (err)
+		if (err) {
+			shm_run_release(&stream->run);
 			return err;
+		}
 	}
 	err = shm_stream_send_frame(stream, SHM_WIRE_ROUND_END,
 				    final ? SHM_WIRE_F_FINAL : 0, 0, round,
@@ -163,6 +179,21 @@ static int shm_send_round(struct shm_stream *stream, u32 round, bool final)
 	return 0;
 }
 
+/* Fails the engine for @err (other than a stop); returns @err. */
+static int shm_send_failed(struct shm_stream *stream, int err)
+{
+	if (err && err != -EINTR)
+		shm_engine_fail(stream->engine, err,
+				"stream %u to the destination failed (%d)",
+				stream->index, err);
+	return err;
+}
+
+/*
+ * Until stopped, the stream takes part in every round the control thread
+ * starts, even after a failure (then at once, sending nothing): the control
+ * thread counts on every stream leaving every round.
+ */
 int shm_send_stream(void *data)
 {
 	struct shm_stream *stream = data;
@@ -171,36 +202,30 @@ int shm_send_stream(void *data)
 	bool final;
 	int err;
 
-	err = shm_vm_use_mm(&engine->vm);
-	if (err) {
-		shm_engine_fail(engine, err, "the source VMM has exited");
-		goto park;
-	}
-	err = shm_stream_send_frame(stream, SHM_WIRE_HELLO, 0, 0,
-				    SHM_PROTOCOL_VERSION, stream->index,
-				    engine->nr_streams, false);
-	while (!err) {
+	shm_vm_use_mm(&engine->vm);
+	err = shm_send_failed(stream,
+			      shm_stream_send_frame(stream, SHM_WIRE_HELLO, 0, 0,
+						    SHM_PROTOCOL_VERSION,
+						    stream->index,
+						    engine->nr_streams, false));
+	while (!kthread_should_stop()) {
 		wait_event(engine->wait, READ_ONCE(engine->round) != done ||
-			   shm_engine_failed(engine) || kthread_should_stop());
-		if (shm_engine_failed(engine) || kthread_should_stop())
-			break;
+			   kthread_should_stop());
 		round = READ_ONCE(engine->round);
+		if (round == done)
+			continue;
 		/* Pairs with the smp_wmb() in shm_run_round(). */
 		smp_rmb();
 		final = READ_ONCE(engine->final_round);
-		err = shm_send_round(stream, round, final);
-		if (err)
-			break;
+		if (!err && shm_engine_failed(engine))
+			err = -EINTR;
+		if (!err)
+			err = shm_send_failed(stream,
+					      shm_send_round(stream, round, final));
 		done = round;
 		if (atomic_dec_and_test(&engine->busy))
 			wake_up_all(&engine->wait);
-		if (final)
-			break;
 	}
-	if (err && err != -EINTR)
-		shm_engine_fail(engine, err, "stream %u to the destination failed (%d)",
-				stream->index, err);
 	shm_vm_unuse_mm(&engine->vm);
-park:
-	return shm_thread_park();
+	return 0;
 }

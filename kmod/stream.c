@@ -78,26 +78,44 @@ int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
 	return ret == sizeof(frame) ? 0 : ret < 0 ? ret : -EIO;
 }
 
-int shm_stream_send_page(struct shm_stream *stream, struct page *page)
+static int shm_stream_copy_page(struct shm_stream *stream, struct page *page)
 {
-	struct kvec vec;
-	struct msghdr msg = {};
+	struct kvec vec = { .iov_base = kmap_local_page(page),
+			    .iov_len = PAGE_SIZE };
+	struct msghdr msg = { .msg_flags = MSG_MORE };
+	int ret;
+
+	ret = kernel_sendmsg(stream->sock, &msg, &vec, 1, PAGE_SIZE);
+	kunmap_local(vec.iov_base);
+	return ret == PAGE_SIZE ? 0 : ret < 0 ? ret : -EIO;
+}
+
+int shm_stream_send_pages(struct shm_stream *stream, struct page **pages,
+			  unsigned int n)
+{
+	unsigned int i;
 	int ret;
 
 	/*
-	 * Zero copy: TCP keeps a reference to the guest page until the data
+	 * Zero copy: TCP keeps a reference to each guest page until the data
 	 * is acknowledged. A page the guest rewrites meanwhile may leave
-	 * torn, harmless: it is dirty again and goes in a later round.
+	 * torn, harmless: it is dirty again and goes in a later round. Pages
+	 * TCP cannot hold that way (sendpage_ok(), as nvme-tcp and DRBD
+	 * check) are copied.
 	 */
-	if (sendpage_ok(page)) {
-		ret = shm_compat_send_page(stream->sock, page, MSG_MORE);
-	} else {
-		vec.iov_base = kmap_local_page(page);
-		vec.iov_len = PAGE_SIZE;
-		ret = kernel_sendmsg(stream->sock, &msg, &vec, 1, PAGE_SIZE);
-		kunmap_local(vec.iov_base);
+	for (i = 0; i < n; i++)
+		if (!sendpage_ok(pages[i]))
+			break;
+	if (i == n) {
+		ret = shm_compat_send_pages(stream->sock, pages, n, MSG_MORE);
+		return ret == n * PAGE_SIZE ? 0 : ret < 0 ? ret : -EIO;
 	}
-	return ret == PAGE_SIZE ? 0 : ret < 0 ? ret : -EIO;
+	for (i = 0; i < n; i++) {
+		ret = shm_stream_copy_page(stream, pages[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 int shm_stream_recv_frame(struct shm_stream *stream,

@@ -9,6 +9,16 @@
 
 struct shm_engine;
 
+/* The pages a source stream has gathered for its next frame (send.c). */
+#define SHM_SEND_BATCH SHM_COMPAT_MAX_PAGES
+struct shm_run {
+	const struct shm_memslot *slot;
+	u8 type;
+	u64 gfn;
+	u32 count;
+	struct page *pages[SHM_SEND_BATCH];
+};
+
 /* One TCP connection of a session, driven by one kernel thread. */
 struct shm_stream {
 	struct shm_engine *engine;
@@ -17,6 +27,7 @@ struct shm_stream {
 	struct task_struct *thread;
 	/* Pages of the current round so far, sent or written. */
 	u32 round_pages;
+	struct shm_run run;
 };
 
 int shm_stream_attach(struct shm_stream *stream, int fd,
@@ -26,7 +37,8 @@ void shm_stream_release(struct shm_stream *stream);
 
 int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
 			  u16 as_id, u32 round, u32 count, u64 arg, bool more);
-int shm_stream_send_page(struct shm_stream *stream, struct page *page);
+int shm_stream_send_pages(struct shm_stream *stream, struct page **pages,
+			  unsigned int n);
 int shm_stream_recv_frame(struct shm_stream *stream,
 			  struct shm_wire_frame *frame);
 /* Receives @len bytes straight into the adopted address space at @uaddr. */

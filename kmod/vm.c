@@ -84,20 +84,29 @@ u64 shm_vm_pages(const struct shm_vm *vm)
 
 int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack)
 {
-	struct file *file = fget(fd);
 	int err;
 
-	if (!file) {
+	vm->file = fget(fd);
+	if (!vm->file) {
 		NL_SET_ERR_MSG(extack, "the VM file descriptor is not open");
 		return -EBADF;
 	}
-	if (!file_is_kvm(file)) {
+	if (!file_is_kvm(vm->file)) {
 		NL_SET_ERR_MSG(extack, "the file descriptor is not a KVM VM");
 		err = -EINVAL;
 		goto fail;
 	}
-	vm->file = file;
-	vm->kvm = file->private_data;
+	vm->kvm = vm->file->private_data;
+	/*
+	 * KVM holds only mmgrab() on its VMM's address space; we hold it
+	 * whole, as vhost does, for as long as we are attached.
+	 */
+	if (!mmget_not_zero(vm->kvm->mm)) {
+		NL_SET_ERR_MSG(extack, "the VMM of the VM has exited");
+		err = -ESRCH;
+		goto fail;
+	}
+	vm->mm = vm->kvm->mm;
 	if (READ_ONCE(vm->kvm->dirty_ring_size)) {
 		NL_SET_ERR_MSG(extack, "the VM uses the KVM dirty ring, which shm cannot harvest: use the dirty log");
 		err = -EOPNOTSUPP;
@@ -117,18 +126,17 @@ int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack)
 	}
 	return 0;
 fail:
-	kfree(vm->slots);
-	fput(file);
-	memset(vm, 0, sizeof(*vm));
+	shm_vm_detach(vm);
 	return err;
 }
 
 void shm_vm_detach(struct shm_vm *vm)
 {
-	if (!vm->file)
-		return;
 	kfree(vm->slots);
-	fput(vm->file);
+	if (vm->mm)
+		mmput(vm->mm);
+	if (vm->file)
+		fput(vm->file);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -173,23 +181,20 @@ const struct shm_memslot *shm_vm_find_slot(const struct shm_vm *vm,
 	return NULL;
 }
 
-int shm_vm_use_mm(struct shm_vm *vm)
+void shm_vm_use_mm(struct shm_vm *vm)
 {
-	struct mm_struct *mm = vm->kvm->mm;
-
-	/* KVM holds only mmgrab(): the address space dies with the VMM. */
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-	kthread_use_mm(mm);
-	return 0;
+	kthread_use_mm(vm->mm);
 }
 
 void shm_vm_unuse_mm(struct shm_vm *vm)
 {
-	struct mm_struct *mm = vm->kvm->mm;
+	kthread_unuse_mm(vm->mm);
+}
 
-	kthread_unuse_mm(mm);
-	mmput(mm);
+bool shm_vm_vmm_exited(struct shm_vm *vm)
+{
+	/* Every task of the VMM held a user; ours is the one left. */
+	return atomic_read(&vm->mm->mm_users) <= 1;
 }
 
 long shm_vm_ioctl(struct shm_vm *vm, unsigned int cmd, void __user *arg)

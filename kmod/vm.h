@@ -26,6 +26,8 @@ struct shm_vm {
 	/* The VM's file: keeps the VM (not its VMM) alive while we hold it. */
 	struct file *file;
 	struct kvm *kvm;
+	/* The VMM's address space, held (mmget) while attached. */
+	struct mm_struct *mm;
 	/*
 	 * Replaced only between rounds, by the control thread, under
 	 * @slots_lock; the engine's threads read them without it, anyone
@@ -59,10 +61,12 @@ const struct shm_memslot *shm_vm_find_slot(const struct shm_vm *vm,
 /*
  * KVM's VM ioctls insist on being called from the VMM's address space: a
  * kernel thread adopts it (as vhost does) around them and around accesses
- * to guest memory. Fails with -ESRCH once the VMM has exited.
+ * to guest memory. It outlives the VMM for as long as we are attached.
  */
-int shm_vm_use_mm(struct shm_vm *vm);
+void shm_vm_use_mm(struct shm_vm *vm);
 void shm_vm_unuse_mm(struct shm_vm *vm);
+/* Whether every task of the VMM has exited (killed, or quit). */
+bool shm_vm_vmm_exited(struct shm_vm *vm);
 long shm_vm_ioctl(struct shm_vm *vm, unsigned int cmd, void __user *arg);
 
 /* True if no vCPU of the VM is inside KVM_RUN (or any vCPU ioctl). */

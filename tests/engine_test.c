@@ -254,14 +254,14 @@ TEST_F(migration, vmm_writes_arrive_when_reported)
 {
 	uint8_t *reported = self->src.slots[0].mem + 100 * PAGE;
 	uint8_t *unreported = self->src.slots[0].mem + 200 * PAGE;
+	struct nl_range range = { (uintptr_t)reported, 3 * PAGE };
 	struct nl_result res;
 
 	fill_source(&self->src);
 	start_both(_metadata, self);
 	memset(reported, 0x11, 3 * PAGE);
 	memset(unreported, 0x22, PAGE);
-	ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id,
-				      (uintptr_t)reported, 3 * PAGE, &res))
+	ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id, &range, 1, &res))
 		TH_LOG("%s", res.message);
 	final_round(_metadata, self);
 	EXPECT_EQ(0, memcmp(reported, self->dst.slots[0].mem + 100 * PAGE,
@@ -269,8 +269,8 @@ TEST_F(migration, vmm_writes_arrive_when_reported)
 	EXPECT_NE(0, memcmp(unreported, self->dst.slots[0].mem + 200 * PAGE, PAGE));
 
 	/* Too late once the final round was asked for. */
-	EXPECT_EQ(-EBUSY, nl_session_dirty(self->sk, self->src_id,
-					   (uintptr_t)reported, PAGE, &res));
+	EXPECT_EQ(-EBUSY, nl_session_dirty(self->sk, self->src_id, &range, 1,
+					   &res));
 }
 
 /*
@@ -438,6 +438,7 @@ FIXTURE_VARIANT(fake_source) {
 	const char *reason;	/* NULL: the session must be DONE */
 	/* What was valid before the refusal may have been written. */
 	bool partial;
+	int written;		/* pages from gfn 5 a valid sequence writes */
 };
 
 FIXTURE_SETUP(fake_source)
@@ -473,13 +474,25 @@ FIXTURE_TEARDOWN(fake_source)
 }
 
 #define HELLO { .type = SHM_WIRE_HELLO, .round = SHM_PROTOCOL_VERSION, .arg = 1 }
-#define PAGE_AT(gfn) { .type = SHM_WIRE_PAGE, .round = 1, .arg = (gfn), \
-		       .payload = PAGE }
+#define PAGES_AT(gfn, n) { .type = SHM_WIRE_PAGE, .round = 1, .arg = (gfn), \
+			   .count = (n), .payload = (n) * PAGE }
+#define PAGE_AT(gfn) PAGES_AT(gfn, 1)
 #define END(n) { .type = SHM_WIRE_ROUND_END, .round = 1, .count = (n), \
 		 .flags = SHM_WIRE_F_FINAL }
 
 FIXTURE_VARIANT_ADD(fake_source, valid) {
-	.frames = { HELLO, PAGE_AT(5), END(1) }, .nr_frames = 3,
+	.frames = { HELLO, PAGE_AT(5), END(1) }, .nr_frames = 3, .written = 1,
+};
+FIXTURE_VARIANT_ADD(fake_source, valid_run) {
+	.frames = { HELLO, PAGES_AT(5, 3), END(3) }, .nr_frames = 3, .written = 3,
+};
+FIXTURE_VARIANT_ADD(fake_source, empty_page_frame) {
+	.frames = { HELLO, PAGES_AT(5, 0) }, .nr_frames = 2,
+	.reason = "malformed page frame",
+};
+FIXTURE_VARIANT_ADD(fake_source, page_run_across_shards) {
+	.frames = { HELLO, PAGES_AT(510, 4) }, .nr_frames = 2,
+	.reason = "pages of another stream's shard",
 };
 FIXTURE_VARIANT_ADD(fake_source, not_shm) {
 	.frames = { { .type = 0x47, .round = 1 } }, .nr_frames = 1,
@@ -505,7 +518,8 @@ FIXTURE_VARIANT_ADD(fake_source, gfn_huge) {
 };
 FIXTURE_VARIANT_ADD(fake_source, smm_address_space) {
 	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .as_id = 1, .round = 1,
-			     .arg = 5, .payload = PAGE } }, .nr_frames = 2,
+			     .arg = 5, .count = 1, .payload = PAGE } },
+	.nr_frames = 2,
 	.reason = "pages outside the VM's memory",
 };
 FIXTURE_VARIANT_ADD(fake_source, zero_run_past_slot_end) {
@@ -521,7 +535,7 @@ FIXTURE_VARIANT_ADD(fake_source, zero_run_too_long) {
 };
 FIXTURE_VARIANT_ADD(fake_source, wrong_round) {
 	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 2, .arg = 5,
-			     .payload = PAGE } }, .nr_frames = 2,
+			     .count = 1, .payload = PAGE } }, .nr_frames = 2,
 	.reason = "frame of the wrong round",
 };
 FIXTURE_VARIANT_ADD(fake_source, replayed_round) {
@@ -535,7 +549,8 @@ FIXTURE_VARIANT_ADD(fake_source, round_end_miscounts) {
 };
 FIXTURE_VARIANT_ADD(fake_source, reserved_field_set) {
 	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 1, .arg = 5,
-			     .reserved = 1, .payload = PAGE } }, .nr_frames = 2,
+			     .count = 1, .reserved = 1, .payload = PAGE } },
+	.nr_frames = 2,
 	.reason = "bad frame header",
 };
 FIXTURE_VARIANT_ADD(fake_source, unknown_type) {
@@ -544,13 +559,13 @@ FIXTURE_VARIANT_ADD(fake_source, unknown_type) {
 };
 FIXTURE_VARIANT_ADD(fake_source, truncated_page) {
 	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 1, .arg = 5,
-			     .payload = 100 } }, .nr_frames = 2,
+			     .count = 1, .payload = 100 } }, .nr_frames = 2,
 	.reason = "stream 0 from the source failed", .partial = true,
 };
 
 static int send_frame(int fd, const struct frame_spec *spec)
 {
-	static uint8_t page[PAGE];
+	static uint8_t page[4 * PAGE];
 	struct shm_wire_frame f = {
 		.magic = htobe16(spec->type == 0x47 ? 0x4745 : SHM_WIRE_MAGIC),
 		.type = spec->type,
@@ -590,9 +605,12 @@ TEST_F(fake_source, refused_or_applied)
 		EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->id,
 						     SHM_STATE_DONE, &res))
 			TH_LOG("%s", reason(&res));
+		EXPECT_EQ(0xaa, self->dst.slots[0].mem[5 * PAGE - 1]);
 		EXPECT_EQ(0x5a, self->dst.slots[0].mem[5 * PAGE]);
-		EXPECT_EQ(0x5a, self->dst.slots[0].mem[6 * PAGE - 1]);
-		EXPECT_EQ(0xaa, self->dst.slots[0].mem[6 * PAGE]);
+		EXPECT_EQ(0x5a, self->dst.slots[0].mem[(5 + variant->written) *
+							PAGE - 1]);
+		EXPECT_EQ(0xaa, self->dst.slots[0].mem[(5 + variant->written) *
+							PAGE]);
 		return;
 	}
 	ASSERT_EQ(SHM_STATE_FAILED, wait_state(self->sk, self->id,

@@ -232,18 +232,22 @@ int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 	return nl_transact(sk, msg, res, NULL, NULL);
 }
 
-int nl_session_dirty(struct nl_sock *sk, uint32_t id, uint64_t hva,
-		     uint64_t len, struct nl_result *res)
+int nl_session_dirty(struct nl_sock *sk, uint32_t id,
+		     const struct nl_range *ranges, unsigned int nr,
+		     struct nl_result *res)
 {
 	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_DIRTY, 0);
-	struct nlattr *ranges, *range;
+	struct nlattr *list, *range;
+	unsigned int i;
 
 	nla_put_u32(msg, SHM_SESSION_A_ID, id);
-	ranges = nla_nest_start(msg, SHM_SESSION_A_DIRTY);
-	range = nla_nest_start(msg, 1);
-	nla_put_u64(msg, SHM_RANGE_A_HVA, hva);
-	nla_put_u64(msg, SHM_RANGE_A_LEN, len);
-	nla_nest_end(msg, range);
-	nla_nest_end(msg, ranges);
+	list = nla_nest_start(msg, SHM_SESSION_A_DIRTY);
+	for (i = 0; i < nr; i++) {
+		range = nla_nest_start(msg, i + 1);
+		nla_put_u64(msg, SHM_RANGE_A_HVA, ranges[i].hva);
+		nla_put_u64(msg, SHM_RANGE_A_LEN, ranges[i].len);
+		nla_nest_end(msg, range);
+	}
+	nla_nest_end(msg, list);
 	return nl_transact(sk, msg, res, NULL, NULL);
 }

@@ -15,8 +15,9 @@
 
 struct nl_sock;
 
-/* Larger than both attribute sets of the family. */
-#define NL_MAXATTR 16
+/* The larger of the family's two attribute sets. */
+#define NL_MAXATTR (SHM_SESSION_A_MAX > SHM_INFO_A_MAX ? \
+		    SHM_SESSION_A_MAX : SHM_INFO_A_MAX)
 
 /* What the kernel answered to one request. */
 struct nl_result {
@@ -59,9 +60,13 @@ int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
 /* SHM_CMD_SESSION_{START,FINAL,CANCEL}: commands that take only the id. */
 int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,
 		   struct nl_result *res);
-/* SHM_CMD_SESSION_DIRTY with one range. */
-int nl_session_dirty(struct nl_sock *sk, uint32_t id, uint64_t hva,
-		     uint64_t len, struct nl_result *res);
+/* SHM_CMD_SESSION_DIRTY: the VMM wrote these bytes of guest memory. */
+struct nl_range {
+	uint64_t hva, len;
+};
+int nl_session_dirty(struct nl_sock *sk, uint32_t id,
+		     const struct nl_range *ranges, unsigned int nr,
+		     struct nl_result *res);
 int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 		      const int *stream_fds, unsigned int nr,
 		      struct nl_result *res);

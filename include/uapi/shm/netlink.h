@@ -82,8 +82,9 @@
  *   SHM_SESSION_A_DIRTY, a nest of SHM_RANGE_A_* nests (HVA, LEN: u64): the
  *   VMM wrote these bytes of guest memory through its own mapping (device
  *   emulation), which KVM's dirty log does not see. They go in the next
- *   round. A VMM reports every write before the final round is asked for:
- *   EBUSY once it has been.
+ *   round. A VMM reports every write from before the start (ATTACHED:
+ *   taken, and needless, as round 1 reads every page) until the final
+ *   round is asked for: EBUSY once it has been.
  *
  * SHM_CMD_SESSION_CANCEL (admin): SHM_SESSION_A_ID. Stop a session that has
  *   not finished; it moves to CANCELLED and lets go of its VM and streams.
@@ -98,6 +99,7 @@
  *	SHM_SESSION_A_ESTIMATE_MS	u64, the time the pages dirty now would
  *					take at the measured bandwidth: cut over
  *					once it is below the max downtime
+ *	SHM_SESSION_A_CONVERGENCE	u32, enum shm_convergence (source)
  *
  * Events, multicast on group SHM_GENL_MCGRP_EVENTS of the session's
  * namespace, one per change, in the order the changes happened:
@@ -107,7 +109,8 @@
  *				when it failed or was cancelled
  *	SHM_CMD_SESSION_DEL	SHM_SESSION_A_ID
  *	SHM_CMD_SESSION_PROGRESS SHM_SESSION_A_ID, SHM_SESSION_A_STATS,
- *				SHM_SESSION_A_ESTIMATE_MS, after each round
+ *				SHM_SESSION_A_ESTIMATE_MS and
+ *				SHM_SESSION_A_CONVERGENCE, after each round
  *
  * A session's life (enum shm_state): NEW -> ATTACHED -> PRECOPY -> CUTOVER ->
  * DONE; any state before DONE may move to FAILED or CANCELLED. DONE, FAILED
@@ -184,6 +187,23 @@ enum shm_state {
 };
 #define SHM_STATE_MAX (__SHM_STATE_MAX - 1)
 
+/*
+ * Where pre-copy stands, judged by the source after each round. STALLED is
+ * the truthful answer for a guest that dirties memory as fast as the link
+ * moves it: rounds no longer shrink what is left, and what is left would
+ * take longer than the max downtime. Pre-copy goes on (the guest runs, the
+ * destination stays as fresh as it can); whoever drives the migration
+ * decides to cut over anyway, slow the guest down, or cancel.
+ */
+enum shm_convergence {
+	SHM_CONVERGENCE_PENDING = 1,	/* round 1 has not ended */
+	SHM_CONVERGENCE_CONVERGING,	/* shrinking, not yet short enough */
+	SHM_CONVERGENCE_READY,		/* estimate within the max downtime */
+	SHM_CONVERGENCE_STALLED,	/* not shrinking, and too long */
+	__SHM_CONVERGENCE_MAX
+};
+#define SHM_CONVERGENCE_MAX (__SHM_CONVERGENCE_MAX - 1)
+
 enum shm_session_attr {
 	SHM_SESSION_A_UNSPEC,
 	SHM_SESSION_A_PAD,
@@ -203,6 +223,7 @@ enum shm_session_attr {
 	SHM_SESSION_A_STATS,
 	SHM_SESSION_A_ESTIMATE_MS,
 	SHM_SESSION_A_DIRTY,
+	SHM_SESSION_A_CONVERGENCE,
 	__SHM_SESSION_A_MAX
 };
 #define SHM_SESSION_A_MAX (__SHM_SESSION_A_MAX - 1)
@@ -245,7 +266,7 @@ enum shm_stats_attr {
 	SHM_STATS_A_ZERO_PAGES,		/* pages sent as a zero flag */
 	SHM_STATS_A_BYTES,		/* bytes put on the wire */
 	SHM_STATS_A_DURATION_NS,
-	SHM_STATS_A_DIRTY_RATE,		/* pages dirtied per second */
+	SHM_STATS_A_DIRTY_RATE,		/* pages/s, up to the last harvest */
 	SHM_STATS_A_THROUGHPUT,		/* bytes per second */
 	SHM_STATS_A_TOTAL_BYTES,	/* over all rounds */
 	__SHM_STATS_A_MAX

@@ -11,10 +11,13 @@
  * Source to destination, on every stream:
  *   HELLO	first frame, once: round = SHM_PROTOCOL_VERSION, count = this
  *		stream's index, arg = the number of streams.
- *   PAGE	as_id, arg = gfn; followed by SHM_WIRE_PAGE_SIZE bytes, the
- *		page's contents.
- *   ZERO	as_id, arg = first gfn, count = pages (1..SHM_WIRE_MAX_RUN),
- *		all within one memslot: these pages hold only zeros.
+ *   PAGE	as_id, arg = first gfn, count = pages (1..SHM_WIRE_MAX_RUN);
+ *		followed by count * SHM_WIRE_PAGE_SIZE bytes, the contents
+ *		of these consecutive pages.
+ *   ZERO	as_id, arg = first gfn, count = pages (1..SHM_WIRE_MAX_RUN):
+ *		these consecutive pages hold only zeros.
+ * The pages of a PAGE or ZERO frame lie within one memslot and one shard
+ * run (below).
  *   ROUND_END	count = pages (PAGE and ZERO) this stream sent in the round;
  *		flags SHM_WIRE_F_FINAL on the last round.
  * Destination to source, on every stream:

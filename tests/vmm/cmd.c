@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control socket's commands, one line each:
+ *
+ *   pause            kick the vCPUs out and keep them (and the writer) out;
+ *                    answers once all are out
+ *   resume           let them run again (a destination: after restore)
+ *   save FILE        vCPU and writer state to FILE (paused)
+ *   restore FILE     and back, into this VM (paused)
+ *   report SESSION   the writer reports its writes to this shm session
+ *   hash FILE        "GFN HASH" per page of RAM to FILE
+ *   check            host-side check of every stamped page (paused)
+ *   selfcheck        the guest checks every stamped page (running)
+ *   stats            state=running|paused|failed started=VCPUS writes=N
+ *                    vcpu0=N... writer=N exits=N reports=N report_errors=N
+ *   info             pid=PID vmfd=FD ramfd=FD ram=BYTES slots=N vcpus=N:
+ *                    pidfd_getfd(pidfd_open(PID), vmfd) gets the VM, and
+ *                    /proc/PID/fd/RAMFD the RAM, memfd or file
+ *   quit             exit (the answer comes first)
+ *
+ * check and selfcheck answer "ok pages=N", the others "ok" plus details;
+ * any failure "err MESSAGE".
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "vmm.h"
+
+struct cmd {
+	const char *name;
+	const char *arg;	/* what its one argument is, if it takes one */
+	int (*fn)(struct vm *vm, const char *arg, char *reply, size_t len);
+};
+
+static int cmd_pause(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	vm_pause(vm);
+	return 0;
+}
+
+static int cmd_resume(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	return vm_resume(vm);
+}
+
+static int cmd_save(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	return state_save(vm, arg);
+}
+
+static int cmd_restore(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	return state_restore(vm, arg);
+}
+
+static int cmd_hash(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	return ram_hash(vm, arg);
+}
+
+static int cmd_report(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	char *end;
+	unsigned long id = strtoul(arg, &end, 0);
+
+	if (*end || !id || id > UINT32_MAX)
+		return vm_error(vm, "report: '%s' is not a session id", arg);
+	return writer_report_to(vm, id);
+}
+
+static int cmd_check(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	uint64_t pages;
+
+	if (ram_check(vm, &pages))
+		return -1;
+	snprintf(reply, len, "pages=%llu", (unsigned long long)pages);
+	return 0;
+}
+
+static int cmd_selfcheck(struct vm *vm, const char *arg, char *reply,
+			 size_t len)
+{
+	uint64_t pages;
+
+	if (vm_selfcheck(vm, &pages))
+		return -1;
+	snprintf(reply, len, "pages=%llu", (unsigned long long)pages);
+	return 0;
+}
+
+/* Counters from guest RAM: they are the guest's, and move with it. */
+static int cmd_stats(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	uint64_t writes = 0, exits = 0, n;
+	unsigned int i, started = 0;
+	char vcpus[512] = "";
+	const char *state;
+
+	pthread_mutex_lock(&vm->lock);
+	state = vm->failed[0] ? "failed" : vm->pause ? "paused" : "running";
+	for (i = 0; i < vm->cfg.nr_vcpus; i++) {
+		n = vm_guest_vcpu(vm, i)->range.count;
+		writes += n;
+		exits += vm->vcpus[i].exits;
+		started += vm->vcpus[i].started;
+		snprintf(vcpus + strlen(vcpus), sizeof(vcpus) - strlen(vcpus),
+			 " vcpu%u=%llu", i, (unsigned long long)n);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	snprintf(reply, len, "state=%s started=%u writes=%llu%s writer=%llu exits=%llu reports=%llu report_errors=%llu",
+		 state, started, (unsigned long long)writes, vcpus,
+		 (unsigned long long)vm_params(vm)->writer.count,
+		 (unsigned long long)exits, (unsigned long long)vm->reports,
+		 (unsigned long long)vm->report_errors);
+	return 0;
+}
+
+static int cmd_info(struct vm *vm, const char *arg, char *reply, size_t len)
+{
+	snprintf(reply, len, "pid=%d vmfd=%d ramfd=%d ram=%llu slots=%u vcpus=%u",
+		 getpid(), vm->fd, vm->ram_fd, (unsigned long long)vm->cfg.ram_size,
+		 vm->cfg.nr_slots, vm->cfg.nr_vcpus);
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "pause", NULL, cmd_pause },
+	{ "resume", NULL, cmd_resume },
+	{ "save", "FILE", cmd_save },
+	{ "restore", "FILE", cmd_restore },
+	{ "report", "SESSION", cmd_report },
+	{ "hash", "FILE", cmd_hash },
+	{ "check", NULL, cmd_check },
+	{ "selfcheck", NULL, cmd_selfcheck },
+	{ "stats", NULL, cmd_stats },
+	{ "info", NULL, cmd_info },
+	{ "quit", NULL, NULL },
+};
+
+/* Runs one command line, answer in reply; false once told to quit. */
+bool cmd_run(struct vm *vm, char *line, char *reply, size_t len)
+{
+	char *name = strtok(line, " \t"), *arg = strtok(NULL, " \t");
+	char details[512] = "";
+	unsigned int i;
+
+	for (i = 0; name && i < ARRAY_SIZE(cmds); i++) {
+		if (strcmp(name, cmds[i].name))
+			continue;
+		if (!arg != !cmds[i].arg || strtok(NULL, " \t")) {
+			snprintf(reply, len, "err usage: %s%s%s", name,
+				 cmds[i].arg ? " " : "", cmds[i].arg ?: "");
+			return true;
+		}
+		if (!cmds[i].fn) {
+			snprintf(reply, len, "ok");
+			return false;
+		}
+		if (cmds[i].fn(vm, arg, details, sizeof(details)))
+			snprintf(reply, len, "err %s", vm->err);
+		else
+			snprintf(reply, len, "ok%s%s", details[0] ? " " : "",
+				 details);
+		return true;
+	}
+	snprintf(reply, len, "err unknown command '%s'", name ?: "");
+	return true;
+}
