@@ -38,6 +38,7 @@ static const struct nla_policy shm_session_new_policy[SHM_SESSION_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &shm_max_downtime_range),
 	[SHM_SESSION_A_STREAMS] = NLA_POLICY_RANGE(NLA_U32, 1, SHM_MAX_STREAMS),
 	[SHM_SESSION_A_BANDWIDTH] = { .type = NLA_U64 },
+	[SHM_SESSION_A_OWNED] = { .type = NLA_FLAG },
 };
 
 static const struct nla_policy shm_session_id_policy[SHM_SESSION_A_MAX + 1] = {
@@ -170,7 +171,8 @@ static int shm_nl_fill_session(struct sk_buff *skb,
 	    nla_put_u64_64bit(skb, SHM_SESSION_A_AGE_MS, age_ms,
 			      SHM_SESSION_A_PAD) ||
 	    (s->reason[0] &&
-	     nla_put_string(skb, SHM_SESSION_A_REASON, s->reason)))
+	     nla_put_string(skb, SHM_SESSION_A_REASON, s->reason)) ||
+	    (p->owner && nla_put_flag(skb, SHM_SESSION_A_OWNED)))
 		return -EMSGSIZE;
 	if (s->engine && (shm_nl_fill_memslots(skb, s->engine) ||
 			  shm_nl_fill_stats(skb, s->engine)))
@@ -297,6 +299,8 @@ static int shm_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 		params.streams = nla_get_u32(attrs[SHM_SESSION_A_STREAMS]);
 	if (attrs[SHM_SESSION_A_BANDWIDTH])
 		params.bandwidth = nla_get_u64(attrs[SHM_SESSION_A_BANDWIDTH]);
+	if (nla_get_flag(attrs[SHM_SESSION_A_OWNED]))
+		params.owner = info->snd_portid;
 
 	mutex_lock(&sn->lock);
 	s = shm_session_new(sn, &params);
@@ -769,14 +773,38 @@ void shm_nl_notify_progress(const struct shm_session *s)
 	shm_nl_notify(s, SHM_CMD_SESSION_PROGRESS, shm_nl_fill_progress, NULL);
 }
 
+/* A closed generic netlink socket takes the sessions it owned with it. */
+static int shm_nl_sock_event(struct notifier_block *nb, unsigned long event,
+			     void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
+	    n->portid)
+		shm_session_release_owner(shm_net(n->net), n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block shm_nl_notifier = {
+	.notifier_call = shm_nl_sock_event,
+};
+
 int __init shm_netlink_init(void)
 {
-	return genl_register_family(&shm_family);
+	int err = netlink_register_notifier(&shm_nl_notifier);
+
+	if (err)
+		return err;
+	err = genl_register_family(&shm_family);
+	if (err)
+		netlink_unregister_notifier(&shm_nl_notifier);
+	return err;
 }
 
 void shm_netlink_exit(void)
 {
 	genl_unregister_family(&shm_family);
+	netlink_unregister_notifier(&shm_nl_notifier);
 }
 
 /* Lets the genetlink core load shm.ko when the family is first asked for. */

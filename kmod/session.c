@@ -213,6 +213,33 @@ static int __net_init shm_net_init(struct net *net)
 	return 0;
 }
 
+/* The first session @portid owns, unlinked; NULL when there is none left. */
+static struct shm_session *shm_session_unlink_owned(struct shm_net *sn,
+						    u32 portid)
+{
+	struct shm_session *s;
+	int id;
+
+	mutex_lock(&sn->lock);
+	idr_for_each_entry(&sn->sessions, s, id)
+		if (s->params.owner == portid)
+			break;
+	if (s)
+		__shm_session_unlink(s, "its owner closed its netlink socket",
+				     true);
+	mutex_unlock(&sn->lock);
+	return s;
+}
+
+void shm_session_release_owner(struct shm_net *sn, u32 portid)
+{
+	struct shm_session *s;
+
+	/* One at a time: the last put may wait for an engine's work. */
+	while ((s = shm_session_unlink_owned(sn, portid)))
+		shm_session_put(s);
+}
+
 static void __net_exit shm_net_exit(struct net *net)
 {
 	struct shm_net *sn = shm_net(net);

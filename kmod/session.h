@@ -31,6 +31,8 @@ struct shm_session_params {
 	u32 max_downtime_ms;
 	u32 streams;
 	u64 bandwidth;
+	/* The netlink port the session goes away with (SHM_SESSION_A_OWNED). */
+	u32 owner;
 };
 
 struct shm_engine;
@@ -64,6 +66,8 @@ void shm_session_unlink(struct shm_session *s);
 void shm_session_get(struct shm_session *s);
 /* Not under sn->lock: the last reference frees the engine. */
 void shm_session_put(struct shm_session *s);
+/* Removes the sessions netlink port @portid owned: the socket has closed. */
+void shm_session_release_owner(struct shm_net *sn, u32 portid);
 /* The engine failed or finished: bring the session's state in line. */
 void shm_session_engine_changed(struct shm_session *s);
 

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -341,6 +342,60 @@ TEST_F(shm, namespaces_are_separate_hosts)
 					 NULL, NULL));
 		EXPECT_EQ(1, attr_u32(&res, SHM_INFO_A_SESSIONS));
 	}
+}
+
+/* A session created owned; returns its id, or 0. */
+static uint32_t new_owned_session(struct nl_sock *sk)
+{
+	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_NEW, 0);
+	struct nl_result res;
+
+	nla_put_u32(msg, SHM_SESSION_A_ROLE, SHM_ROLE_SOURCE);
+	nla_put_flag(msg, SHM_SESSION_A_OWNED);
+	if (nl_transact(sk, msg, &res, NULL, NULL) ||
+	    !res.attrs[SHM_SESSION_A_OWNED])
+		return 0;
+	return attr_u32(&res, SHM_SESSION_A_ID);
+}
+
+/*
+ * An owned session goes when the socket that made it closes, however its
+ * process ends; sessions nobody owns stay.
+ */
+TEST_F(shm, owned_sessions_end_with_their_socket)
+{
+	struct nl_sock *owner = nl_open();
+	struct nl_result res;
+	uint32_t owned, kept;
+	int pipefd[2], status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, owner);
+	owned = new_owned_session(owner);
+	ASSERT_NE(0, owned);
+	ASSERT_EQ(0, nl_session_new(owner, SHM_ROLE_SOURCE, &kept));
+	nl_close(owner);
+	EXPECT_EQ(-ENOENT, nl_session_get(self->sk, owned, &res));
+	EXPECT_EQ(0, nl_session_get(self->sk, kept, &res));
+	EXPECT_EQ(NULL, res.attrs[SHM_SESSION_A_OWNED]);
+
+	/* Killed, as a migration tool may be. */
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		owned = new_owned_session(nl_open());
+		if (write(pipefd[1], &owned, sizeof(owned)) == sizeof(owned))
+			kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	ASSERT_EQ(sizeof(owned), read(pipefd[0], &owned, sizeof(owned)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	ASSERT_NE(0, owned);
+	EXPECT_EQ(-ENOENT, nl_session_get(self->sk, owned, &res));
+	close(pipefd[0]);
+	close(pipefd[1]);
 }
 
 /*

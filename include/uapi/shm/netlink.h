@@ -31,6 +31,12 @@
  *	SHM_SESSION_A_MAX_DOWNTIME_MS	u32, 1..SHM_MAX_DOWNTIME_MS_LIMIT
  *	SHM_SESSION_A_STREAMS		u32, 1..SHM_MAX_STREAMS
  *	SHM_SESSION_A_BANDWIDTH		u64, bytes per second, 0 = no cap
+ *	SHM_SESSION_A_OWNED		flag: the session belongs to the netlink
+ *					socket that created it; when that socket
+ *					closes (its process exits, even killed),
+ *					the session is cancelled and removed. A
+ *					migration tool asks for this, so that
+ *					nothing it started outlives it.
  *   Omitted optional attributes take the SHM_DEFAULT_* values. Fails with
  *   ENOSPC when the namespace already holds SHM_MAX_SESSIONS sessions.
  *   Reply: the new session, as SHM_CMD_SESSION_GET.
@@ -48,6 +54,7 @@
  *	SHM_SESSION_A_BANDWIDTH		u64
  *	SHM_SESSION_A_AGE_MS		u64, milliseconds since creation
  *	SHM_SESSION_A_REASON		string, why it failed or was cancelled
+ *	SHM_SESSION_A_OWNED		flag, if it was created owned
  *
  * SHM_CMD_SESSION_DEL (admin): SHM_SESSION_A_ID (required). A session that
  *   has not finished is cancelled first (a state event is sent), then it is
@@ -224,6 +231,7 @@ enum shm_session_attr {
 	SHM_SESSION_A_ESTIMATE_MS,
 	SHM_SESSION_A_DIRTY,
 	SHM_SESSION_A_CONVERGENCE,
+	SHM_SESSION_A_OWNED,
 	__SHM_SESSION_A_MAX
 };
 #define SHM_SESSION_A_MAX (__SHM_SESSION_A_MAX - 1)
