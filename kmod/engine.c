@@ -264,6 +264,31 @@ out:
 	return shm_thread_park();
 }
 
+/*
+ * One budget for all streams: each send books its bytes at the cap's rate
+ * after those booked before, and waits until its turn has come. Idle time
+ * is not saved up for a burst later.
+ */
+int shm_engine_throttle(struct shm_engine *engine, u64 bytes)
+{
+	u64 cap = engine->session->params.bandwidth, now, due;
+
+	if (!cap)
+		return 0;
+	now = ktime_get_ns();
+	spin_lock(&engine->lock);
+	due = max(engine->cap_due_ns, now);
+	engine->cap_due_ns = due + div64_u64(bytes * NSEC_PER_SEC, cap);
+	spin_unlock(&engine->lock);
+	while (now < due) {
+		if (kthread_should_stop() || shm_engine_failed(engine))
+			return -EINTR;
+		schedule_timeout_interruptible(nsecs_to_jiffies(due - now) ?: 1);
+		now = ktime_get_ns();
+	}
+	return 0;
+}
+
 u64 shm_engine_estimate_ms(struct shm_engine *engine)
 {
 	u64 ms;

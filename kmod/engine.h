@@ -57,6 +57,8 @@ struct shm_engine {
 	u64 dirty_now;		/* pages dirty for the next round */
 	u64 dirty_rate;		/* pages/s, while they were gathered */
 	u64 bytes_per_sec;	/* measured over the last round */
+	/* Bandwidth cap: when the bytes sent so far may have left. */
+	u64 cap_due_ns;
 	enum shm_convergence convergence;
 	u32 flat_rounds;	/* rounds in a row that left as much dirty */
 
@@ -82,6 +84,9 @@ void shm_engine_free(struct shm_engine *engine);
 void shm_engine_fail(struct shm_engine *engine, int err, const char *fmt, ...)
 	__printf(3, 4);
 bool shm_engine_failed(struct shm_engine *engine);
+
+/* Source: waits until @bytes more fit under the session's bandwidth cap. */
+int shm_engine_throttle(struct shm_engine *engine, u64 bytes);
 
 /* Estimated milliseconds to send what is dirty now. */
 u64 shm_engine_estimate_ms(struct shm_engine *engine);

@@ -34,8 +34,13 @@ static int shm_run_flush(struct shm_stream *stream, struct shm_run *run,
 
 	if (!run->count)
 		return 0;
-	err = shm_stream_send_frame(stream, run->type, 0, run->slot->as_id,
-				    round, run->count, run->gfn, true);
+	err = shm_engine_throttle(stream->engine, sizeof(struct shm_wire_frame) +
+				  (run->type == SHM_WIRE_PAGE ?
+				   (u64)run->count * PAGE_SIZE : 0));
+	if (!err)
+		err = shm_stream_send_frame(stream, run->type, 0,
+					    run->slot->as_id, round,
+					    run->count, run->gfn, true);
 	if (!err && run->type == SHM_WIRE_PAGE)
 		err = shm_stream_send_pages(stream, run->pages, run->count);
 	if (!err) {

@@ -299,6 +299,34 @@ TEST_F(migration, memslot_changes_resend_the_slot)
 			    self->dst.slots[EXTRA].mem, EXTRA_SIZE));
 }
 
+/* A capped session sends no faster than its cap, over all its streams. */
+TEST_F(migration, bandwidth_cap_holds)
+{
+	const uint64_t cap = 2 << 20;
+	struct nl_result res;
+	struct nl_msg *msg;
+	uint64_t bytes, ns;
+
+	ASSERT_EQ(0, nl_session_del(self->sk, self->src_id));
+	msg = nl_request(SHM_CMD_SESSION_NEW, 0);
+	nla_put_u32(msg, SHM_SESSION_A_ROLE, SHM_ROLE_SOURCE);
+	nla_put_u32(msg, SHM_SESSION_A_STREAMS, STREAMS);
+	nla_put_u64(msg, SHM_SESSION_A_BANDWIDTH, cap);
+	ASSERT_EQ(0, nl_transact(self->sk, msg, &res, NULL, NULL));
+	self->src_id = nla_get_u32(res.attrs[SHM_SESSION_A_ID]);
+
+	fill_source(&self->src);
+	start_both(_metadata, self);
+	ASSERT_EQ(0, nl_session_get(self->sk, self->src_id, &res));
+	bytes = stat_of(&res, SHM_STATS_A_BYTES);
+	ns = stat_of(&res, SHM_STATS_A_DURATION_NS);
+	ASSERT_LT(1 << 20, bytes);
+	EXPECT_GE(cap + cap / 10, bytes * 1000000000ULL / ns)
+		TH_LOG("%llu bytes in %llu ms", (unsigned long long)bytes,
+		       (unsigned long long)ns / 1000000);
+	final_round(_metadata, self);
+}
+
 TEST_F(migration, zero_pages_travel_as_flags)
 {
 	struct nl_result res;

@@ -354,6 +354,13 @@ FIXTURE_VARIANT_ADD(migrate, well_below_bandwidth) {
 	.verdict = SHM_CONVERGENCE_READY,
 };
 
+/* KVM's dirty log in QEMU's mode: manual protect, initially all set. */
+FIXTURE_VARIANT_ADD(migrate, manual_protect_dirty_log) {
+	.args = "--ram 32M --workload seq --rate 500",
+	.src_args = "--manual-protect", .dst_args = "",
+	.verdict = SHM_CONVERGENCE_READY,
+};
+
 /* Three quarters of the link: rounds shrink slowly, but they shrink. */
 FIXTURE_VARIANT_ADD(migrate, near_bandwidth) {
 	.args = "--ram 32M --workload random --rate 1800",

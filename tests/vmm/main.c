@@ -34,6 +34,8 @@ static const char usage[] =
 "  --mem FILE          RAM in FILE, e.g. on /dev/shm (default: a memfd);\n"
 "                      a source truncates it, a destination keeps it\n"
 "  --gib-pages         map the guest with 1 GiB pages, not 2 MiB\n"
+"  --manual-protect    KVM's dirty log in manual-protect, initially-set\n"
+"                      mode, as QEMU enables it\n"
 "  --workload W        idle, seq, random or hot (seq)\n"
 "  --rate N            pages/s each vCPU writes, 0: unthrottled (0)\n"
 "  --span N            pages of its range each vCPU writes (all)\n"
@@ -91,6 +93,7 @@ static void parse_run(int argc, char **argv, struct vm_config *cfg,
 		{ "ram", 1, NULL, 'r' }, { "slots", 1, NULL, 's' },
 		{ "vcpus", 1, NULL, 'c' }, { "mem", 1, NULL, 'm' },
 		{ "gib-pages", 0, NULL, 'g' }, { "workload", 1, NULL, 'w' },
+		{ "manual-protect", 0, NULL, 'M' },
 		{ "rate", 1, NULL, 'R' }, { "span", 1, NULL, 'S' },
 		{ "hot", 1, NULL, 'H' }, { "seed", 1, NULL, 'e' },
 		{ "writer-pages", 1, NULL, 'W' }, { "writer-rate", 1, NULL, 'T' },
@@ -115,6 +118,9 @@ static void parse_run(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case 'g':
 			cfg->gib_pages = true;
+			break;
+		case 'M':
+			cfg->manual_protect = true;
 			break;
 		case 'w':
 			cfg->workload = parse_workload(optarg);

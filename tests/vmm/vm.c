@@ -114,6 +114,17 @@ void vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->fd < 0)
 		die("KVM_CREATE_VM: %m");
+	if (cfg->manual_protect) {
+		/* As QEMU does: before any memslot, whose log starts all set. */
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+			.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+				   KVM_DIRTY_LOG_INITIALLY_SET,
+		};
+
+		if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap))
+			die("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: %m");
+	}
 	vm_ram_create(vm);
 	vm_memslots(vm);
 	for (i = 0; i < cfg->nr_vcpus; i++)

@@ -32,6 +32,7 @@ struct vm_config {
 	const char *mem_path;		/* RAM in this file, else in a memfd */
 	bool incoming;			/* destination: RAM and vCPUs come later */
 	bool gib_pages;			/* map the guest with 1 GiB pages */
+	bool manual_protect;		/* KVM's dirty log as QEMU sets it up */
 	uint32_t workload;		/* enum guest_workload */
 	uint64_t rate, span, hot;	/* see struct guest_params */
 	uint64_t seed;
