@@ -108,11 +108,15 @@ TEST_LIB_SRCS := $(filter-out %_test.c,$(wildcard tests/*.c))
 
 tests: $(TEST_GEN_PROGS) $(B)/tests/precopy_bench $(B)/tests/vmm/shm-testvmm
 
+# Tests of shmctl's own code: each is linked with the user/ files it tests,
+# named here as its extra prerequisites.
+$(B)/tests/auth_test: user/auth.c user/auth.h
+
 $(B)/tests/%: tests/%.c $(TEST_LIB_SRCS) $(wildcard tests/*.h) \
 		$(wildcard include/uapi/shm/*.h) $(KSELFTEST)/kselftest_harness.h
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) -Wno-sign-compare -I$(KSELFTEST) -Itests -o $@ $< \
-		$(TEST_LIB_SRCS) \
+	$(CC) $(CFLAGS) -Wno-sign-compare -I$(KSELFTEST) -Itests -Iuser -o $@ $< \
+		$(TEST_LIB_SRCS) $(filter user/%.c,$^) \
 		$(LDLIBS) -lpthread
 
 # The test VMM, and the guest program built into it: freestanding code

@@ -116,8 +116,8 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 	u64 start = ktime_get_ns(), ns;
 
 	spin_lock(&engine->lock);
-	memset(&engine->last, 0, sizeof(engine->last));
-	engine->last.dirty_pages = dirty;
+	memset(&engine->cur, 0, sizeof(engine->cur));
+	engine->cur.dirty_pages = dirty;
 	spin_unlock(&engine->lock);
 
 	atomic_set(&engine->busy, engine->nr_streams);
@@ -137,14 +137,27 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 
 	ns = ktime_get_ns() - start;
 	spin_lock(&engine->lock);
+	engine->last = engine->cur;
 	engine->last.duration_ns = ns;
+	memset(&engine->cur, 0, sizeof(engine->cur));
 	engine->rounds_done = round;
 	engine->total_bytes += engine->last.bytes;
+	engine->total_zero_pages += engine->last.zero_pages;
 	if (ns && engine->last.bytes)
 		engine->bytes_per_sec = div64_u64(engine->last.bytes *
 						  NSEC_PER_SEC, ns);
 	spin_unlock(&engine->lock);
 	return true;
+}
+
+void shm_engine_count(struct shm_engine *engine, struct shm_round_stats *stats)
+{
+	spin_lock(&engine->lock);
+	engine->cur.sent_pages += stats->sent_pages;
+	engine->cur.zero_pages += stats->zero_pages;
+	engine->cur.bytes += stats->bytes;
+	spin_unlock(&engine->lock);
+	memset(stats, 0, sizeof(*stats));
 }
 
 static u64 shm_engine_estimate_ms_locked(struct shm_engine *engine)

@@ -51,9 +51,11 @@ struct shm_engine {
 
 	/* Protects everything below. */
 	spinlock_t lock;
-	struct shm_round_stats last;
+	struct shm_round_stats cur;	/* the round running, so far */
+	struct shm_round_stats last;	/* the last round done */
 	u32 rounds_done;
 	u64 total_bytes;
+	u64 total_zero_pages;
 	u64 dirty_now;		/* pages dirty for the next round */
 	u64 dirty_rate;		/* pages/s, while they were gathered */
 	u64 bytes_per_sec;	/* measured over the last round */
@@ -87,6 +89,9 @@ bool shm_engine_failed(struct shm_engine *engine);
 
 /* Source: waits until @bytes more fit under the session's bandwidth cap. */
 int shm_engine_throttle(struct shm_engine *engine, u64 bytes);
+
+/* Adds a stream's figures to the running round's; zeroes @stats. */
+void shm_engine_count(struct shm_engine *engine, struct shm_round_stats *stats);
 
 /* Estimated milliseconds to send what is dirty now. */
 u64 shm_engine_estimate_ms(struct shm_engine *engine);

@@ -110,19 +110,20 @@ out:
 static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 {
 	enum shm_convergence convergence;
-	struct shm_round_stats last;
-	u64 rounds, total, rate, dirty_rate;
+	struct shm_round_stats last, cur;
+	u64 rounds, total, total_zero, rate, dirty_rate;
 	struct nlattr *nest;
 
 	spin_lock(&engine->lock);
 	last = engine->last;
+	cur = engine->cur;
 	rounds = engine->rounds_done;
-	total = engine->total_bytes;
+	total = engine->total_bytes + cur.bytes;
+	total_zero = engine->total_zero_pages + cur.zero_pages;
 	dirty_rate = engine->dirty_rate;
+	rate = engine->bytes_per_sec;
 	convergence = engine->convergence;
 	spin_unlock(&engine->lock);
-	rate = last.duration_ns ?
-	       div64_u64(last.bytes * NSEC_PER_SEC, last.duration_ns) : 0;
 
 	nest = nla_nest_start(skb, SHM_SESSION_A_STATS);
 	if (!nest ||
@@ -142,7 +143,13 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 	    shm_nl_put_u64(skb, SHM_STATS_A_THROUGHPUT, rate,
 			   SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_BYTES, total,
-			   SHM_STATS_A_PAD))
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_ZERO_PAGES, total_zero,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_ROUND_PAGES, cur.dirty_pages,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_ROUND_DONE_PAGES,
+			   cur.sent_pages + cur.zero_pages, SHM_STATS_A_PAD))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	if (engine->role == SHM_ROLE_SOURCE &&

@@ -62,6 +62,7 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 	struct shm_stream *stream = r->stream;
 	struct shm_engine *engine = stream->engine;
 	u32 count = be32_to_cpu(f->count);
+	struct shm_round_stats stats = {};
 	const struct shm_memslot *slot;
 	unsigned long hva;
 	int err;
@@ -82,10 +83,9 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 		if (err)
 			return err;
 		stream->round_pages += count;
-		spin_lock(&engine->lock);
-		engine->last.sent_pages += count;
-		engine->last.bytes += sizeof(*f) + (u64)count * PAGE_SIZE;
-		spin_unlock(&engine->lock);
+		stats.sent_pages = count;
+		stats.bytes = sizeof(*f) + (u64)count * PAGE_SIZE;
+		shm_engine_count(engine, &stats);
 		return 0;
 	case SHM_WIRE_ZERO:
 		if (!count || count > SHM_WIRE_MAX_RUN || f->flags)
@@ -97,10 +97,9 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 		if (clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
 			return -EFAULT;
 		stream->round_pages += count;
-		spin_lock(&engine->lock);
-		engine->last.zero_pages += count;
-		engine->last.bytes += sizeof(*f);
-		spin_unlock(&engine->lock);
+		stats.zero_pages = count;
+		stats.bytes = sizeof(*f);
+		shm_engine_count(engine, &stats);
 		return 0;
 	case SHM_WIRE_ROUND_END:
 		if (f->as_id || f->arg || (f->flags & ~SHM_WIRE_F_FINAL))

@@ -137,6 +137,8 @@ static int shm_send_slot(struct shm_stream *stream,
 		err = shm_run_flush(stream, run, round, stats);
 		if (err)
 			return err;
+		/* Progress as it happens, not only when the round ends. */
+		shm_engine_count(stream->engine, stats);
 		if (kthread_should_stop() || shm_engine_failed(stream->engine))
 			return -EINTR;
 		cond_resched();
@@ -176,11 +178,7 @@ static int shm_send_round(struct shm_stream *stream, u32 round, bool final)
 	    ack.type != SHM_WIRE_ACK || be32_to_cpu(ack.round) != round)
 		return -EPROTO;
 
-	spin_lock(&engine->lock);
-	engine->last.sent_pages += stats.sent_pages;
-	engine->last.zero_pages += stats.zero_pages;
-	engine->last.bytes += stats.bytes;
-	spin_unlock(&engine->lock);
+	shm_engine_count(engine, &stats);
 	return 0;
 }
 

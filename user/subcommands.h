@@ -24,6 +24,12 @@
 		   "print session events as they happen")		\
 	SUBCOMMAND("trace", trace_main,					\
 		   "trace session events with BPF, then count them")	\
+	SUBCOMMAND("migrate", migrate_main,				\
+		   "move a running VM to another host")			\
+	SUBCOMMAND("serve", serve_main,					\
+		   "receive migrations on this host")			\
+	SUBCOMMAND("status", status_main,				\
+		   "show the migrations in flight on this host")	\
 	/* end of the list: new lines go above this comment */
 
 #define SHMCTL_DECLARE_SUBCOMMAND(name, entry, summary)			\

@@ -13,9 +13,13 @@
  *   selfcheck        the guest checks every stamped page (running)
  *   stats            state=running|paused|failed started=VCPUS writes=N
  *                    vcpu0=N... writer=N exits=N reports=N report_errors=N
- *   info             pid=PID vmfd=FD ramfd=FD ram=BYTES slots=N vcpus=N:
+ *   info             pid=PID vmfd=FD ramfd=FD ram=BYTES slots=N vcpus=N
+ *                    writer_pages=N writer_rate=N manual_protect=0|1:
  *                    pidfd_getfd(pidfd_open(PID), vmfd) gets the VM, and
- *                    /proc/PID/fd/RAMFD the RAM, memfd or file
+ *                    /proc/PID/fd/RAMFD the RAM, memfd or file; the rest
+ *                    says how to start a destination like it (run's
+ *                    --ram, --vcpus, --writer-pages, --writer-rate and
+ *                    --manual-protect)
  *   quit             exit (the answer comes first)
  *
  * check and selfcheck answer "ok pages=N", the others "ok" plus details;
@@ -46,14 +50,26 @@ static int cmd_resume(struct vm *vm, const char *arg, char *reply, size_t len)
 	return vm_resume(vm);
 }
 
+/*
+ * SHM_TESTVMM_HASH=FILE: the page hashes of RAM to FILE as save and
+ * restore find it (paused both times), for tests that compare the two ends
+ * of a migration someone else drives (shmctl migrate and serve).
+ */
+static int hash_for_test(struct vm *vm)
+{
+	const char *path = getenv("SHM_TESTVMM_HASH");
+
+	return path && *path ? ram_hash(vm, path) : 0;
+}
+
 static int cmd_save(struct vm *vm, const char *arg, char *reply, size_t len)
 {
-	return state_save(vm, arg);
+	return state_save(vm, arg) ?: hash_for_test(vm);
 }
 
 static int cmd_restore(struct vm *vm, const char *arg, char *reply, size_t len)
 {
-	return state_restore(vm, arg);
+	return state_restore(vm, arg) ?: hash_for_test(vm);
 }
 
 static int cmd_hash(struct vm *vm, const char *arg, char *reply, size_t len)
@@ -121,9 +137,13 @@ static int cmd_stats(struct vm *vm, const char *arg, char *reply, size_t len)
 
 static int cmd_info(struct vm *vm, const char *arg, char *reply, size_t len)
 {
-	snprintf(reply, len, "pid=%d vmfd=%d ramfd=%d ram=%llu slots=%u vcpus=%u",
-		 getpid(), vm->fd, vm->ram_fd, (unsigned long long)vm->cfg.ram_size,
-		 vm->cfg.nr_slots, vm->cfg.nr_vcpus);
+	const struct vm_config *cfg = &vm->cfg;
+
+	snprintf(reply, len, "pid=%d vmfd=%d ramfd=%d ram=%llu slots=%u vcpus=%u writer_pages=%llu writer_rate=%llu manual_protect=%d",
+		 getpid(), vm->fd, vm->ram_fd, (unsigned long long)cfg->ram_size,
+		 cfg->nr_slots, cfg->nr_vcpus,
+		 (unsigned long long)cfg->writer_pages,
+		 (unsigned long long)cfg->writer_rate, cfg->manual_protect);
 	return 0;
 }
 

@@ -45,8 +45,11 @@ static const char usage[] =
 "  --writer-rate N     its pages/s, 0: unthrottled (1000)\n"
 "  --ctl SOCKET        serve the control socket there\n"
 "  --incoming          destination: wait for RAM, restore and resume\n"
+"  --exit-on-hangup    quit when a control client hangs up while the VM\n"
+"                      is paused: its driver died before it ran here\n"
 "  --duration S        run S seconds, self-check, print stats, exit\n"
 "  -v                  say more on stderr\n"
+"  environment: SHM_TESTVMM_HASH=FILE: page hashes to FILE on save, restore\n"
 "       shm-testvmm ctl SOCKET COMMAND [FILE]\n"
 "       shm-testvmm getfd PID FD\n"
 "       shm-testvmm hold\n";
@@ -98,6 +101,7 @@ static void parse_run(int argc, char **argv, struct vm_config *cfg,
 		{ "hot", 1, NULL, 'H' }, { "seed", 1, NULL, 'e' },
 		{ "writer-pages", 1, NULL, 'W' }, { "writer-rate", 1, NULL, 'T' },
 		{ "ctl", 1, NULL, 'C' }, { "incoming", 0, NULL, 'i' },
+		{ "exit-on-hangup", 0, NULL, 'x' },
 		{ "duration", 1, NULL, 'd' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -148,6 +152,9 @@ static void parse_run(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case 'i':
 			cfg->incoming = true;
+			break;
+		case 'x':
+			cfg->exit_on_hangup = true;
 			break;
 		case 'd':
 			*duration = parse_num(optarg, "--duration");

@@ -31,6 +31,7 @@ struct vm_config {
 	unsigned int nr_slots, nr_vcpus;
 	const char *mem_path;		/* RAM in this file, else in a memfd */
 	bool incoming;			/* destination: RAM and vCPUs come later */
+	bool exit_on_hangup;		/* ... and exits if its driver goes first */
 	bool gib_pages;			/* map the guest with 1 GiB pages */
 	bool manual_protect;		/* KVM's dirty log as QEMU sets it up */
 	uint32_t workload;		/* enum guest_workload */

@@ -264,7 +264,12 @@ enum shm_memslot_attr {
 };
 #define SHM_MEMSLOT_A_MAX (__SHM_MEMSLOT_A_MAX - 1)
 
-/* Figures of the last round done; all u64. */
+/*
+ * Figures of the last round done (DIRTY_PAGES to THROUGHPUT), totals so
+ * far, and the progress of the round running now; all u64. A destination
+ * does not know a round's size: its ROUND_PAGES is 0, and it counts every
+ * round as one.
+ */
 enum shm_stats_attr {
 	SHM_STATS_A_UNSPEC,
 	SHM_STATS_A_PAD,
@@ -276,7 +281,10 @@ enum shm_stats_attr {
 	SHM_STATS_A_DURATION_NS,
 	SHM_STATS_A_DIRTY_RATE,		/* pages/s, up to the last harvest */
 	SHM_STATS_A_THROUGHPUT,		/* bytes per second */
-	SHM_STATS_A_TOTAL_BYTES,	/* over all rounds */
+	SHM_STATS_A_TOTAL_BYTES,	/* all rounds, the running one too */
+	SHM_STATS_A_TOTAL_ZERO_PAGES,	/* all rounds, the running one too */
+	SHM_STATS_A_ROUND_PAGES,	/* pages the running round sends */
+	SHM_STATS_A_ROUND_DONE_PAGES,	/* ... of which sent so far */
 	__SHM_STATS_A_MAX
 };
 #define SHM_STATS_A_MAX (__SHM_STATS_A_MAX - 1)

@@ -1,0 +1,232 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# shmctl migrate and shmctl serve end to end, between two hosts (network
+# namespaces joined by a veth shaped to 200 Mbit/s), with the test VMM: a
+# migration that works, and each way one can fail. Every failure must leave
+# the source guest running with its memory intact (its self-check passes)
+# and nothing of the migration on the destination.
+#
+#   src: shm-testvmm run (guest writing)      dst: shmctl serve
+#        shmctl migrate testvmm:SOCK --to 10.214.0.2
+set -u
+. "$(dirname "$0")/lib.sh"
+
+vmm=$SHM_REPO/build/tests/vmm/shm-testvmm
+[[ -c /dev/kvm ]] || skip_all "no /dev/kvm"
+
+dir=$(mktemp -d)
+src=shm-e2e-src-$$ dst=shm-e2e-dst-$$
+dst_addr=10.214.0.2
+serve_pid=
+cleanup() {
+	[[ -n $serve_pid ]] && kill "$serve_pid" 2>/dev/null
+	pkill -KILL -f "$dir/" 2>/dev/null
+	wait 2>/dev/null
+	ip netns del "$src" 2>/dev/null
+	ip netns del "$dst" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+in_src() { ip netns exec "$src" "$@"; }
+in_dst() { ip netns exec "$dst" "$@"; }
+
+ip netns add "$src" && ip netns add "$dst" &&
+	ip link add mig0 netns "$src" type veth peer name mig0 netns "$dst" &&
+	ip -n "$src" addr add 10.214.0.1/24 dev mig0 &&
+	ip -n "$dst" addr add $dst_addr/24 dev mig0 &&
+	ip -n "$src" link set mig0 up && ip -n "$dst" link set mig0 up &&
+	ip -n "$src" link set lo up && ip -n "$dst" link set lo up &&
+	in_src tc qdisc add dev mig0 root tbf rate 200mbit burst 64kb latency 100ms ||
+	{ echo "Bail out! cannot make the two hosts"; exit 1; }
+head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
+head -c 32 /dev/urandom >"$dir/other-key" && chmod 600 "$dir/other-key"
+mkdir -p "$dir/dst"
+
+# shmctl serve on the destination, in the background: serve_pid is its
+# own pid (not a subshell's), so that killing it kills the daemon.
+start_serve() { # [OPTIONS]
+	cat "$dir/serve.log" >>"$dir/serve-old.log" 2>/dev/null
+	: >"$dir/serve.log"
+	ip netns exec "$dst" env SHM_TESTVMM_HASH="$dir/dst.hash" \
+		"$SHMCTL" serve --listen $dst_addr --key "$dir/key" \
+		--rundir "$dir/dst" "$@" >>"$dir/serve.log" 2>&1 &
+	serve_pid=$!
+	for _ in $(seq 100); do
+		grep -q "serving migrations" "$dir/serve.log" && return
+		sleep 0.1
+	done
+	diag <"$dir/serve.log"
+	echo "Bail out! shmctl serve did not start"
+	exit 1
+}
+
+stop_serve() { # [SIGNAL]
+	kill -"${1:-TERM}" "$serve_pid" 2>/dev/null
+	wait "$serve_pid" 2>/dev/null
+	serve_pid=
+}
+
+# A source VM named NAME, its guest writing and its VMM writing too. Its
+# page hashes at the pause go to NAME.hash (SHM_TESTVMM_HASH).
+start_vm() { # NAME
+	in_src env SHM_TESTVMM_HASH="$dir/$1.hash" "$vmm" run --ctl "$dir/$1.sock" --ram 32M --workload seq \
+		--rate 300 --writer-pages 64 --writer-rate 200 \
+		>"$dir/$1.log" 2>&1 &
+	"$vmm" ctl "$dir/$1.sock" info >/dev/null
+}
+
+vm_ctl() { # NAME COMMAND
+	"$vmm" ctl "$dir/$1.sock" "${@:2}"
+}
+
+migrate() { # NAME [OPTIONS]
+	in_src "$SHMCTL" migrate "testvmm:$dir/$1.sock" --to $dst_addr \
+		--key "$dir/key" "${@:2}"
+}
+
+# The same in the background, output to NAME.out; its pid (shmctl's own)
+# in migrate_pid.
+migrate_bg() { # NAME [OPTIONS]
+	ip netns exec "$src" "$SHMCTL" migrate "testvmm:$dir/$1.sock" \
+		--to $dst_addr --key "$dir/key" "${@:2}" >"$dir/$1.out" 2>&1 &
+	migrate_pid=$!
+}
+
+# The source guest runs on, untouched: it counts on and checks itself.
+source_intact() { # NAME DESCRIPTION
+	local before
+	before=$(vm_ctl "$1" stats | sed -n 's/.* writes=\([0-9]*\).*/\1/p')
+	sleep 0.5
+	check "$2: source guest runs on" \
+		test "$(vm_ctl "$1" stats | sed -n 's/.* writes=\([0-9]*\).*/\1/p')" -gt "${before:-0}"
+	check "$2: source guest's self-check" vm_ctl "$1" selfcheck
+}
+
+# Nothing of a failed migration stays on the destination: no VM (its VMM
+# and control socket), no session.
+destination_clean() { # DESCRIPTION
+	local i
+	# A cut link shows as the keepalive's timeout there (link.h).
+	for i in $(seq 300); do
+		dst_leftovers || break
+		sleep 0.1
+	done
+	check "$1: no VM left on the destination" \
+		bash -c "! pgrep -f -- '--ctl $dir/dst/' && ! ls '$dir'/dst/*.sock"
+	check "$1: no session left on the destination" \
+		test "$(in_dst "$SHMCTL" session list | wc -l)" -le 1
+}
+
+dst_leftovers() {
+	pgrep -f -- "--ctl $dir/dst/" >/dev/null || ls "$dir"/dst/*.sock \
+		>/dev/null 2>&1 || (($(in_dst "$SHMCTL" session list | wc -l) > 1))
+}
+
+start_serve
+
+# The migration itself, under load: the guest and its VMM write all along.
+start_vm web
+check "dry run passes preflight" migrate web --dry-run
+check_exit "status shows nothing in flight" 0 "no migrations in flight" \
+	in_src "$SHMCTL" status
+migrate_bg web
+sleep 1
+check_exit "status shows the migration in flight" 0 "source .*web.sock to $dst_addr" \
+	in_src "$SHMCTL" status
+rc=0
+wait "$migrate_pid" || rc=$?
+diag <"$dir/web.out"
+check "migrate" test $rc -eq 0
+check_exit "the report" 0 "downtime.*ms" grep -E "rounds|downtime|zero pages" "$dir/web.out"
+check "memory on the destination equals the source's at the pause, byte for byte" \
+	cmp "$dir/web.hash" "$dir/dst.hash"
+dst_sock=$(ls "$dir"/dst/*.sock 2>/dev/null | head -1)
+check "the destination guest runs" "$vmm" ctl "$dst_sock" stats
+check "the destination guest's self-check" "$vmm" ctl "$dst_sock" selfcheck
+check "the destination's memory passes the host-side check after a pause" \
+	bash -c "'$vmm' ctl '$dst_sock' pause && '$vmm' ctl '$dst_sock' check"
+check_fails "the source VMM let go of the VM" vm_ctl web info
+"$vmm" ctl "$dst_sock" quit >/dev/null 2>&1
+rm -f "$dir"/dst/*
+
+# Refusals, before anything moves: exit status 6.
+start_vm db
+check_exit "wrong key refused" 6 "key" \
+	in_src "$SHMCTL" migrate "testvmm:$dir/db.sock" --to $dst_addr \
+	--key "$dir/other-key"
+chmod 644 "$dir/key"
+check_exit "a key file others can read is refused" 6 "chmod" migrate db
+chmod 600 "$dir/key"
+check_exit "nobody listening" 6 "connect" \
+	in_src "$SHMCTL" migrate "testvmm:$dir/db.sock" --to $dst_addr:7999 \
+	--key "$dir/key"
+sed 's/^flags\t*: /&shm_test_feature /' /proc/cpuinfo >"$dir/cpuinfo"
+check_exit "a CPU feature the destination lacks" 6 "shm_test_feature" \
+	in_src env SHM_PROC_CPUINFO="$dir/cpuinfo" "$SHMCTL" migrate \
+	"testvmm:$dir/db.sock" --to $dst_addr --key "$dir/key"
+stop_serve
+start_serve --reserve 1Ti
+check_exit "not enough memory on the destination" 6 "memory" migrate db
+stop_serve
+start_serve
+source_intact db "after the refusals"
+destination_clean "after the refusals"
+
+# Broken mid-pre-copy, the link now too slow to finish first. Two at once
+# is the destination's default limit: a third is refused.
+in_src tc qdisc change dev mig0 root tbf rate 8mbit burst 64kb latency 100ms
+start_vm app
+start_vm cache
+migrate_bg db
+m1=$migrate_pid
+migrate_bg app
+m2=$migrate_pid
+sleep 3
+check_exit "a third migration at once is over the limit" 6 "limit" \
+	migrate cache
+stop_serve KILL
+rc1=0 rc2=0
+wait "$m1" || rc1=$?
+wait "$m2" || rc2=$?
+diag <"$dir/db.out"
+check "destination killed: both migrations fail" test $rc1 -eq 1 -a $rc2 -eq 1
+source_intact db "destination killed"
+source_intact app "destination killed"
+source_intact cache "destination killed"
+destination_clean "destination killed"
+start_serve
+
+migrate_bg db
+sleep 3
+kill -KILL "$migrate_pid"
+wait "$migrate_pid" 2>/dev/null
+source_intact db "shmctl migrate killed"
+destination_clean "shmctl migrate killed"
+check "shmctl migrate killed: no session left on the source" \
+	test "$(in_src "$SHMCTL" session list | wc -l)" -le 1
+
+migrate_bg db
+sleep 3
+kill -INT "$migrate_pid"
+rc=0
+wait "$migrate_pid" || rc=$?
+diag <"$dir/db.out"
+check "Ctrl-C: migrate fails and says why" \
+	bash -c "test $rc -eq 1 && grep -q interrupted '$dir/db.out'"
+source_intact db "Ctrl-C"
+destination_clean "Ctrl-C"
+
+migrate_bg db
+sleep 3
+ip -n "$src" link set mig0 down
+rc=0
+wait "$migrate_pid" || rc=$?
+diag <"$dir/db.out"
+check "link cut: migrate fails" test $rc -eq 1
+source_intact db "link cut"
+ip -n "$src" link set mig0 up
+destination_clean "link cut"
+
+finish

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One side of a migration as shmctl drives shm.ko's engine: an owned
+ * session (it goes when shmctl does, however it ends), attached to a VM
+ * and its streams, started, finished or cancelled, and its figures.
+ */
+#ifndef SHMCTL_ENGINE_H
+#define SHMCTL_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <shm/netlink.h>
+
+#include "netlink.h"
+
+struct engine {
+	struct shm_nl nl;
+	uint32_t id;
+};
+
+/* What GET says of a session now; rounds and totals so far. */
+struct engine_figures {
+	uint32_t id, role, state, convergence;
+	uint64_t age_ms;
+	char name[SHM_NAME_MAX];
+	/* The last round done. */
+	uint64_t rounds, dirty, bytes, duration_ns, dirty_rate, throughput;
+	/* So far, and of the round running now. */
+	uint64_t total_bytes, total_zero_pages, round_pages, round_done;
+	uint64_t estimate_ms, memory_bytes;
+	char reason[128];
+};
+
+/* Each returns 0 or a negative errno, the kernel's words in engine_why(). */
+int engine_open(struct engine *e, uint32_t role, const char *name,
+		uint32_t streams, uint32_t max_downtime_ms, uint64_t bandwidth);
+int engine_attach(struct engine *e, int vm_fd, const int *fds,
+		  unsigned int nr);
+/* SHM_CMD_SESSION_START, _FINAL or _CANCEL. */
+int engine_command(struct engine *e, uint8_t cmd);
+int engine_figures(struct engine *e, struct engine_figures *f);
+/* The protocol version of the loaded shm.ko. */
+int engine_protocol(struct engine *e, uint32_t *protocol);
+/* How much of the VM's memory has been sent (received) once, 0 to 100. */
+unsigned int engine_percent(const struct engine_figures *f);
+/*
+ * The state, or for a source in pre-copy its convergence: "precopy" (round
+ * 1), "converging", "ready" or "stalled".
+ */
+const char *engine_phase(const struct engine_figures *f);
+/* Whether a session in @state is still moving memory or about to. */
+bool engine_state_active(uint32_t state);
+/* Calls @fn for every session of this host (network namespace). */
+int engine_for_each(struct engine *e,
+		    void (*fn)(const struct engine_figures *f, void *arg),
+		    void *arg);
+/* Counts this host's sessions of @role that have not ended. */
+int engine_count_active(struct engine *e, uint32_t role, unsigned int *n);
+const char *engine_why(const struct engine *e, int err);
+/* Closing the socket removes the session (SHM_SESSION_A_OWNED). */
+void engine_close(struct engine *e);
+
+#endif /* SHMCTL_ENGINE_H */

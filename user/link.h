@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The link between shmctl migrate (source) and shmctl serve (destination):
+ * TCP connections, each authenticated first (auth.h), then one line per
+ * message, "WORD key=value ..." — and, for the vCPU state, raw bytes of a
+ * length given on the line before. Lines are read a byte at a time: a data
+ * stream's socket goes to shm.ko right after its line, with nothing of
+ * what follows already read.
+ *
+ * Control connection, in order:
+ *   source: MIGRATE proto=P driver=D desc=DESC ram=BYTES streams=N
+ *           vendor=V flags=F1,F2,...
+ *   dest:   OK id=ID                       or  ERR sentence
+ *   (source opens N data connections: STREAM id=ID index=I, each OK)
+ *   dest:   READY                          its session runs
+ *   source: STATE len=BYTES, then the bytes, after the final round
+ *   dest:   RUNNING                        the guest runs there
+ * Either side ends the migration by closing the connection, or with an
+ * ERR line saying why; before RUNNING, that is a failure on both sides.
+ */
+#ifndef SHMCTL_LINK_H
+#define SHMCTL_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINK_DEFAULT_PORT	7410
+#define LINK_LINE_MAX		4096
+#define LINK_TIMEOUT_MS		30000
+/*
+ * A peer that stops answering (dead host, cut link) fails a connection
+ * within this long, whether it is sending (TCP_USER_TIMEOUT) or idle
+ * (keepalive probes): data streams in shm.ko included.
+ */
+#define LINK_DEAD_PEER_S	10
+
+/* "ADDR port PORT" of @fd's peer, for logs. */
+void link_peer_name(int fd, char *buf, size_t len);
+/* Parses HOST[:PORT]; 0 or -EINVAL. */
+int link_parse_address(const char *spec, char *host, size_t host_len,
+		       uint16_t *port);
+/* A TCP connection to @host:@port; -errno, with @why filled. */
+int link_connect(const char *host, uint16_t port, char *why, size_t len);
+/* A listening socket on @addr (NULL: any) and @port. */
+int link_listen(const char *addr, uint16_t port, char *why, size_t len);
+/* An accepted connection, with the same dead-peer timeouts; -errno. */
+int link_accept(int lfd);
+
+int link_send(int fd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* One line, without its newline; -ETIMEDOUT, -ECONNRESET, -E2BIG. */
+int link_recv(int fd, char *line, size_t len, int timeout_ms);
+int link_send_bytes(int fd, const void *buf, size_t len);
+int link_recv_bytes(int fd, void *buf, size_t len, int timeout_ms);
+
+/* The value of key=... in @line, copied to @buf; -ENOENT if absent. */
+int link_get(const char *line, const char *key, char *buf, size_t len);
+/* The same, as an unsigned number no larger than @max. */
+int link_get_u64(const char *line, const char *key, uint64_t max,
+		 uint64_t *value);
+/* Whether @line's first word is @word. */
+int link_is(const char *line, const char *word);
+
+#endif /* SHMCTL_LINK_H */

@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shmctl migrate VM --to HOST[:PORT]: the source side of a live migration.
+ *
+ *   attach the VM (its VMM driver), preflight here, authenticate with the
+ *   destination's shmctl serve, which preflights there and starts an empty
+ *   VM; open the data streams and hand them to shm.ko; pre-copy until the
+ *   engine says the rest fits in the max downtime; pause, final round, send
+ *   the vCPU state; once the destination says the guest runs, release the
+ *   VM here and print the report.
+ *
+ * Until the destination says RUNNING, any failure (refusal, the network,
+ * the other side dying, Ctrl-C) leaves the VM running here: it is resumed
+ * if it was paused, the session (an owned one) goes with our netlink
+ * socket, and the destination removes what it made when the control
+ * connection closes. Even SIGKILL leaves only that: the guest was never
+ * stopped before the last round.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shm/netlink.h>
+#include <shm/wire.h>
+
+#include "auth.h"
+#include "engine.h"
+#include "host.h"
+#include "json.h"
+#include "link.h"
+#include "parse.h"
+#include "shmctl.h"
+#include "vmm.h"
+
+#define MIGRATE_USAGE							\
+	"migrate VM --to HOST[:PORT] [--key FILE] [--max-downtime MS]\n" \
+	"        [--streams N] [--bandwidth BYTES/S] [--max-migrations N]\n" \
+	"        [--force-cutover] [--keep-source] [--dry-run]"
+#define POLL_MS		200
+#define AUTH_TIMEOUT_MS	5000
+
+struct migrate_opts {
+	const char *vm, *to, *key;
+	uint32_t max_downtime_ms, streams, max_migrations;
+	uint64_t bandwidth;
+	bool force, keep_source, dry_run, json;
+};
+
+/* One migration in flight, and what the report will say of it. */
+struct migration {
+	const struct migrate_opts *o;
+	struct vmm vm;
+	struct engine e;
+	int ctl;
+	int fds[SHM_MAX_STREAMS];
+	bool attached, started, paused, tty;
+	uint64_t t_start, t_pause, t_end;
+	uint64_t t_sample;		/* of m->last */
+	double rate;			/* bytes/s, measured here */
+	uint64_t shown_round;		/* the last progress line's */
+	struct engine_figures last;
+	char why[512];
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000ULL + t.tv_nsec / 1000000;
+}
+
+static int fail(struct migration *m, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct migration *m, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, ap);
+	va_end(ap);
+	return err ?: -EIO;
+}
+
+/* Authenticates a new connection to the destination. */
+static int connect_peer(struct migration *m, const struct auth_key *key)
+{
+	char host[128], why[256];
+	uint16_t port;
+	int fd, err;
+
+	if (link_parse_address(m->o->to, host, sizeof(host), &port))
+		return fail(m, -EINVAL, "--to takes HOST[:PORT], not '%s'",
+			    m->o->to);
+	fd = link_connect(host, port, why, sizeof(why));
+	if (fd < 0)
+		return fail(m, fd, "%s", why);
+	err = auth_handshake(fd, key, true, AUTH_TIMEOUT_MS);
+	if (err) {
+		close(fd);
+		return fail(m, err, err == -EACCES ?
+			    "%s refused the key, or did not prove it holds it: both hosts need the same key file" :
+			    "authentication with %s failed: %s", m->o->to,
+			    strerror(-err));
+	}
+	return fd;
+}
+
+/* A line from the destination; its ERR sentences become ours. */
+static int expect(struct migration *m, const char *word, char *line,
+		  size_t len, int timeout_ms)
+{
+	int err = link_recv(m->ctl, line, len, timeout_ms);
+
+	if (err)
+		return fail(m, err, "the destination went away (%s)",
+			    strerror(-err));
+	if (link_is(line, "ERR"))
+		return fail(m, -EREMOTEIO, "the destination refused: %s",
+			    line + 4);
+	if (!link_is(line, word))
+		return fail(m, -EPROTO, "the destination said '%.40s', not %s",
+			    line, word);
+	return 0;
+}
+
+/* Preflight here, then the destination's, which answers with an id. */
+static int propose(struct migration *m, uint32_t *id)
+{
+	char desc[VMM_DESC_MAX], line[LINK_LINE_MAX];
+	struct host_cpu cpu;
+	unsigned int active;
+	uint32_t proto;
+	uint64_t n;
+	int err;
+
+	err = engine_protocol(&m->e, &proto) ?:
+	      engine_count_active(&m->e, SHM_ROLE_SOURCE, &active);
+	if (err)
+		return fail(m, err, "%s", engine_why(&m->e, err));
+	if (active >= m->o->max_migrations)
+		return fail(m, -EBUSY, "this host already sends %u migrations, the limit (--max-migrations): try again later",
+			    active);
+	err = m->vm.driver->describe(&m->vm, desc, sizeof(desc));
+	if (err)
+		return fail(m, err, "%s", m->vm.err);
+	if (host_cpu(&cpu))
+		return fail(m, -EIO, "cannot read this host's CPU description");
+	err = link_send(m->ctl, "MIGRATE proto=%u driver=%s desc=%s ram=%llu streams=%u%s vendor=%s flags=%s",
+			proto, m->vm.driver->name, desc,
+			(unsigned long long)m->vm.ram_bytes, m->o->streams,
+			m->o->dry_run ? " dry=1" : "", cpu.vendor, cpu.flags);
+	err = err ?: expect(m, "OK", line, sizeof(line), LINK_TIMEOUT_MS);
+	if (err || m->o->dry_run)
+		return err;
+	if (link_get_u64(line, "id", UINT32_MAX, &n))
+		return fail(m, -EPROTO, "the destination gave no migration id");
+	*id = n;
+	return 0;
+}
+
+static int open_streams(struct migration *m, const struct auth_key *key,
+			uint32_t id)
+{
+	char line[64];
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < m->o->streams; i++) {
+		m->fds[i] = connect_peer(m, key);
+		if (m->fds[i] < 0)
+			return m->fds[i];
+		err = link_send(m->fds[i], "STREAM id=%u index=%u", id, i) ?:
+		      link_recv(m->fds[i], line, sizeof(line), LINK_TIMEOUT_MS);
+		if (err || !link_is(line, "OK"))
+			return fail(m, err ?: -EPROTO,
+				    "the destination did not take data stream %u",
+				    i);
+	}
+	return 0;
+}
+
+/*
+ * Throughput as seen from here, smoothed over the last polls: the engine's
+ * own figure is the last whole round's, and round 1 has none until done.
+ */
+static void measure_rate(struct migration *m, const struct engine_figures *f)
+{
+	uint64_t now = now_ms();
+	double rate;
+
+	if (m->t_sample && now > m->t_sample &&
+	    f->total_bytes >= m->last.total_bytes) {
+		rate = (f->total_bytes - m->last.total_bytes) * 1000.0 /
+		       (now - m->t_sample);
+		m->rate = m->rate ? 0.7 * m->rate + 0.3 * rate : rate;
+	}
+	m->t_sample = now;
+}
+
+/*
+ * The progress line: phase, share of memory sent once, round, dirty rate,
+ * throughput and time left (the rest of this round, then what is dirty
+ * already). Rewritten in place on a terminal; else a line per round.
+ */
+static void show_progress(struct migration *m, const struct engine_figures *f)
+{
+	uint64_t left = f->round_pages > f->round_done ?
+			f->round_pages - f->round_done : 0;
+	char eta[32] = "?";
+
+	if (m->rate >= 1) {
+		double s = left * (double)SHM_WIRE_PAGE_SIZE / m->rate;
+
+		if (f->rounds && f->estimate_ms != UINT64_MAX)
+			s += f->estimate_ms / 1e3;
+		snprintf(eta, sizeof(eta), "%.1f s", s);
+	}
+	if (m->o->json || (!m->tty && f->rounds + 1 == m->shown_round))
+		return;
+	m->shown_round = f->rounds + 1;
+	printf("%s%-10s %3u%%  round %llu  dirty %llu pages/s  %.1f MB/s  ETA %s%s",
+	       m->tty ? "\r" : "", engine_phase(f), engine_percent(f),
+	       (unsigned long long)f->rounds + 1,
+	       (unsigned long long)f->dirty_rate, m->rate / 1e6, eta,
+	       m->tty ? "   " : "\n");
+	fflush(stdout);
+}
+
+/* Pre-copy until the engine says the rest fits in the max downtime. */
+static int precopy(struct migration *m)
+{
+	struct pollfd pfd = { .fd = m->ctl, .events = POLLIN };
+	struct engine_figures f;
+	char line[LINK_LINE_MAX];
+	int err;
+
+	for (;;) {
+		if (interrupted)
+			return fail(m, -EINTR, "interrupted by signal %d",
+				    (int)interrupted);
+		/* The destination speaks now only to say it failed. */
+		if (poll(&pfd, 1, POLL_MS) > 0)
+			return expect(m, "READY", line, sizeof(line), 0) ?:
+			       fail(m, -EPROTO, "the destination spoke out of turn");
+		err = engine_figures(&m->e, &f);
+		if (err)
+			return fail(m, err, "%s", engine_why(&m->e, err));
+		if (f.state != SHM_STATE_PRECOPY)
+			return fail(m, -EIO, "the migration failed: %s",
+				    f.reason);
+		measure_rate(m, &f);
+		show_progress(m, &f);
+		m->last = f;
+		if (f.convergence == SHM_CONVERGENCE_READY)
+			return 0;
+		if (f.convergence == SHM_CONVERGENCE_STALLED && !m->o->force)
+			return fail(m, -ETIME, "the guest dirties %llu pages/s, as fast as the link moves them: pre-copy cannot converge, the last rounds would take %llu ms against a max downtime of %u ms (raise --max-downtime, lower the guest's load, or --force-cutover)",
+				    (unsigned long long)f.dirty_rate,
+				    (unsigned long long)f.estimate_ms,
+				    m->o->max_downtime_ms);
+		if (f.convergence == SHM_CONVERGENCE_STALLED)
+			return 0;
+	}
+}
+
+/* Pause, last round, vCPU state across; the destination runs the guest. */
+static int cutover(struct migration *m)
+{
+	char line[LINK_LINE_MAX];
+	size_t len;
+	void *state;
+	int err;
+
+	m->t_pause = now_ms();
+	err = m->vm.driver->pause(&m->vm);
+	if (err)
+		return fail(m, err, "%s", m->vm.err);
+	m->paused = true;
+	err = engine_command(&m->e, SHM_CMD_SESSION_FINAL);
+	if (err)
+		return fail(m, err, "the final round failed: %s",
+			    engine_why(&m->e, err));
+	err = m->vm.driver->save_state(&m->vm, &state, &len);
+	if (err)
+		return fail(m, err, "%s", m->vm.err);
+	err = link_send(m->ctl, "STATE len=%zu", len) ?:
+	      link_send_bytes(m->ctl, state, len);
+	free(state);
+	if (err)
+		return fail(m, err, "the vCPU state did not reach the destination");
+	err = expect(m, "RUNNING", line, sizeof(line), LINK_TIMEOUT_MS);
+	m->t_end = now_ms();
+	return err;
+}
+
+static void report(struct migration *m)
+{
+	struct engine_figures f = m->last;
+	uint64_t total = m->t_end - m->t_start;
+	struct json j;
+
+	engine_figures(&m->e, &f);
+	if (m->o->json) {
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_member_string(&j, "vm", m->o->vm);
+		json_member_string(&j, "to", m->o->to);
+		json_member_uint(&j, "total_ms", total);
+		json_member_uint(&j, "downtime_ms", m->t_end - m->t_pause);
+		json_member_uint(&j, "rounds", f.rounds);
+		json_member_uint(&j, "bytes", f.total_bytes);
+		json_member_uint(&j, "zero_pages", f.total_zero_pages);
+		json_member_uint(&j, "bytes_per_sec",
+				 total ? f.total_bytes * 1000 / total : 0);
+		json_object_end(&j);
+		putchar('\n');
+		return;
+	}
+	printf("%smigrated %s to %s in %.2f s\n", m->tty ? "\n" : "",
+	       m->o->vm, m->o->to, total / 1e3);
+	printf("  downtime     %llu ms (pause to running on the destination)\n",
+	       (unsigned long long)(m->t_end - m->t_pause));
+	printf("  rounds       %llu\n", (unsigned long long)f.rounds);
+	printf("  sent         %.1f MiB\n", f.total_bytes / 1048576.0);
+	printf("  zero pages   %llu, sent as flags\n",
+	       (unsigned long long)f.total_zero_pages);
+	printf("  throughput   %.1f MB/s on average\n",
+	       total ? f.total_bytes / 1e3 / total : 0.0);
+}
+
+static int migrate(struct migration *m)
+{
+	char why[256];
+	struct auth_key key;
+	uint32_t id = 0;
+	unsigned int i;
+	char name[SHM_NAME_MAX];
+	const char *base = strrchr(m->o->vm, '/');
+	int vm_fd, err;
+
+	/* What shmctl status shows: "web.sock to 10.0.0.2". */
+	snprintf(name, sizeof(name), "%s to %s", base ? base + 1 : m->o->vm,
+		 m->o->to);
+	err = auth_load_key(m->o->key, &key, why, sizeof(why));
+	if (err)
+		return fail(m, err, "%s", why);
+	err = m->vm.driver->attach(&m->vm, m->o->vm);
+	if (err)
+		return fail(m, err, "%s", m->vm.err);
+	m->attached = true;
+	err = engine_open(&m->e, SHM_ROLE_SOURCE, name, m->o->streams,
+			  m->o->max_downtime_ms, m->o->bandwidth);
+	if (err)
+		return fail(m, err, "%s", engine_why(&m->e, err));
+	m->ctl = connect_peer(m, &key);
+	if (m->ctl < 0)
+		return m->ctl;
+	err = propose(m, &id);
+	if (err || m->o->dry_run)
+		return err;
+	err = open_streams(m, &key, id);
+	if (err)
+		return err;
+	vm_fd = m->vm.driver->vm_fd(&m->vm);
+	if (vm_fd < 0)
+		return fail(m, vm_fd, "%s", m->vm.err);
+	err = engine_attach(&m->e, vm_fd, m->fds, m->o->streams);
+	close(vm_fd);
+	for (i = 0; i < m->o->streams; i++) {
+		close(m->fds[i]);
+		m->fds[i] = -1;
+	}
+	if (err)
+		return fail(m, err, "%s", engine_why(&m->e, err));
+	err = expect(m, "READY", why, sizeof(why), LINK_TIMEOUT_MS) ?:
+	      m->vm.driver->track_writes(&m->vm, m->e.id);
+	if (err)
+		return m->why[0] ? err : fail(m, err, "%s", m->vm.err);
+	err = engine_command(&m->e, SHM_CMD_SESSION_START);
+	if (err)
+		return fail(m, err, "%s", engine_why(&m->e, err));
+	m->started = true;
+	return precopy(m) ?: cutover(m);
+}
+
+static int migrate_option(struct migrate_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 't':
+		o->to = arg;
+		break;
+	case 'k':
+		o->key = arg;
+		break;
+	case 'd':
+		if (parse_u32(arg, 1, SHM_MAX_DOWNTIME_MS_LIMIT,
+			      &o->max_downtime_ms))
+			return usage_error(MIGRATE_USAGE, "--max-downtime takes milliseconds, 1 to %d, not '%s'",
+					   SHM_MAX_DOWNTIME_MS_LIMIT, arg);
+		break;
+	case 's':
+		if (parse_u32(arg, 1, SHM_MAX_STREAMS, &o->streams))
+			return usage_error(MIGRATE_USAGE, "--streams is 1 to %d, not '%s'",
+					   SHM_MAX_STREAMS, arg);
+		break;
+	case 'b':
+		if (parse_bytes(arg, &o->bandwidth))
+			return usage_error(MIGRATE_USAGE, "--bandwidth takes bytes per second, e.g. 100M, not '%s'",
+					   arg);
+		break;
+	case 'm':
+		if (parse_u32(arg, 1, 10, &o->max_migrations))
+			return usage_error(MIGRATE_USAGE, "--max-migrations is 1 to 10, not '%s'",
+					   arg);
+		break;
+	case 'f':
+		o->force = true;
+		break;
+	case 'K':
+		o->keep_source = true;
+		break;
+	case 'n':
+		o->dry_run = true;
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 'h':
+		return usage_help(MIGRATE_USAGE);
+	default:
+		return SHMCTL_EXIT_USAGE;
+	}
+	return SHMCTL_PROCEED;
+}
+
+int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
+{
+	static const struct option options[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "max-downtime", required_argument, NULL, 'd' },
+		{ "streams", required_argument, NULL, 's' },
+		{ "bandwidth", required_argument, NULL, 'b' },
+		{ "max-migrations", required_argument, NULL, 'm' },
+		{ "force-cutover", no_argument, NULL, 'f' },
+		{ "keep-source", no_argument, NULL, 'K' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct migrate_opts o = {
+		.key = SHMCTL_DEFAULT_KEY,
+		.max_downtime_ms = SHM_DEFAULT_MAX_DOWNTIME_MS,
+		.streams = SHM_DEFAULT_STREAMS,
+		.max_migrations = 2, .json = opts->json,
+	};
+	struct migration m = { .o = &o, .ctl = -1 };
+	int c, ret, err;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return option_error(MIGRATE_USAGE, argv, c);
+		ret = migrate_option(&o, c, optarg);
+		if (ret != SHMCTL_PROCEED)
+			return ret;
+	}
+	if (optind != argc - 1 || !o.to)
+		return usage_error(MIGRATE_USAGE, "name one VM and --to HOST");
+	o.vm = argv[optind];
+	m.vm.driver = vmm_driver_find(o.vm, &o.vm);
+	if (!m.vm.driver)
+		return usage_error(MIGRATE_USAGE, "no VMM driver for '%s'", o.vm);
+	memset(m.fds, -1, sizeof(m.fds));
+	m.tty = isatty(STDOUT_FILENO);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	m.t_start = now_ms();
+	err = migrate(&m);
+	if (!err && o.dry_run) {
+		printf("preflight passed on both hosts: %s can move to %s\n",
+		       o.vm, o.to);
+	} else if (!err) {
+		report(&m);
+	} else {
+		/* Nothing ran on the destination: the VM goes on here. */
+		if (m.paused && m.vm.driver->resume(&m.vm))
+			fprintf(stderr, "shmctl: could not resume the VM here: %s\n",
+				m.vm.err);
+		fprintf(stderr, "%sshmctl: migration of %s failed: %s; %s\n",
+			m.tty ? "\n" : "", o.vm, m.why[0] ? m.why :
+			strerror(-err), m.paused ? "the VM was resumed here" :
+			"the VM runs on here, untouched");
+	}
+	if (m.attached && !err && !o.dry_run && !o.keep_source)
+		m.vm.driver->release(&m.vm);
+	else if (m.attached)
+		m.vm.driver->detach(&m.vm);
+	engine_close(&m.e);
+	if (m.ctl >= 0)
+		close(m.ctl);
+	if (!err)
+		return SHMCTL_EXIT_OK;
+	return m.started ? SHMCTL_EXIT_FAILURE : SHMCTL_EXIT_REFUSED;
+}

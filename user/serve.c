@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shmctl serve: the destination host's daemon. It accepts migrations from
+ * hosts that hold the same key (auth.h), checks that this host can take
+ * the VM (preflight), starts an empty VM like it through the VMM driver,
+ * receives its memory through shm.ko, restores its vCPUs and resumes it.
+ * The conversation is link.h's.
+ *
+ * A thread per connection. Data streams find their migration by id in
+ * serve.incoming; everything about one migration stays in its thread, and
+ * anything that fails before the guest runs here removes the VM and the
+ * session (an owned one: it goes with the thread's netlink socket).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shm/netlink.h>
+
+#include "auth.h"
+#include "engine.h"
+#include "host.h"
+#include "link.h"
+#include "parse.h"
+#include "shmctl.h"
+#include "vmm.h"
+
+#define SERVE_USAGE							\
+	"serve [--listen [ADDR][:PORT]] [--key FILE] [--max-migrations N]\n" \
+	"      [--reserve BYTES] [--rundir DIR]"
+#define AUTH_TIMEOUT_MS		5000
+#define STREAMS_TIMEOUT_S	15
+#define DEFAULT_MAX_MIGRATIONS	2
+#define LIMIT_MAX_MIGRATIONS	10
+
+/* A migration waiting for its data streams. */
+struct incoming {
+	uint32_t id;
+	unsigned int streams, arrived;
+	int fds[SHM_MAX_STREAMS];
+	struct incoming *next;
+};
+
+static struct {
+	struct auth_key key;
+	unsigned int max_migrations;
+	uint64_t reserve;
+	const char *rundir;
+
+	/* Protects everything below. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct incoming *incoming;
+	unsigned int active;
+	uint32_t last_id;
+} serve = {
+	.max_migrations = DEFAULT_MAX_MIGRATIONS,
+	.reserve = 256 << 20,
+	.rundir = "/run/shm",
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void say(uint32_t id, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(uint32_t id, const char *fmt, ...)
+{
+	va_list ap;
+
+	flockfile(stdout);
+	if (id)
+		printf("migration %u: ", id);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+/*
+ * Whether this host can take the VM @line describes; if not, the sentence
+ * the source will print, in @why.
+ */
+static int preflight(const char *line, struct engine *e, char *why,
+		     size_t len)
+{
+	char vendor[64], flags[sizeof(((struct host_cpu *)0)->flags)];
+	char missing[384];
+	struct host_cpu cpu;
+	uint64_t ram, avail, proto;
+	uint32_t ours;
+
+	if (link_get_u64(line, "proto", UINT32_MAX, &proto) ||
+	    link_get_u64(line, "ram", UINT64_MAX >> 1, &ram) ||
+	    link_get(line, "vendor", vendor, sizeof(vendor)) ||
+	    link_get(line, "flags", flags, sizeof(flags)))
+		return snprintf(why, len, "malformed request"), -EPROTO;
+	if (engine_protocol(e, &ours))
+		return snprintf(why, len, "shm.ko is not loaded on the destination: modprobe shm there"), -ENOENT;
+	if (proto != ours)
+		return snprintf(why, len, "the destination's shm.ko speaks protocol %u, the source's %llu: run the same shm version on both",
+				ours, (unsigned long long)proto), -EPROTO;
+	if (host_mem_available(&avail) || avail < ram + serve.reserve)
+		return snprintf(why, len, "the destination has %llu MiB of memory available; the VM needs %llu MiB and %llu MiB stay free: free memory there or choose another host",
+				(unsigned long long)(avail >> 20),
+				(unsigned long long)(ram >> 20),
+				(unsigned long long)(serve.reserve >> 20)), -ENOMEM;
+	if (host_cpu(&cpu))
+		return snprintf(why, len, "the destination cannot read its own CPU description"), -EIO;
+	if (strcmp(cpu.vendor, vendor))
+		return snprintf(why, len, "the source's CPU is %s, the destination's %s: shm does not migrate between CPU vendors",
+				vendor, cpu.vendor), -EOPNOTSUPP;
+	host_missing_flags(flags, cpu.flags, missing, sizeof(missing));
+	if (missing[0])
+		return snprintf(why, len, "the destination's CPU lacks features the VM uses: %s",
+				missing), -EOPNOTSUPP;
+	return 0;
+}
+
+static struct incoming *incoming_add(unsigned int streams)
+{
+	struct incoming *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->streams = streams;
+	pthread_mutex_lock(&serve.lock);
+	in->id = ++serve.last_id;
+	in->next = serve.incoming;
+	serve.incoming = in;
+	pthread_mutex_unlock(&serve.lock);
+	return in;
+}
+
+/* Waits for every stream; false if they did not all come in time. */
+static bool incoming_wait(struct incoming *in)
+{
+	struct timespec until;
+	bool all;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STREAMS_TIMEOUT_S;
+	pthread_mutex_lock(&serve.lock);
+	while (in->arrived < in->streams &&
+	       !pthread_cond_timedwait(&serve.cond, &serve.lock, &until))
+		;
+	all = in->arrived == in->streams;
+	pthread_mutex_unlock(&serve.lock);
+	return all;
+}
+
+static void incoming_remove(struct incoming *in)
+{
+	struct incoming **p;
+	unsigned int i;
+
+	pthread_mutex_lock(&serve.lock);
+	for (p = &serve.incoming; *p; p = &(*p)->next)
+		if (*p == in) {
+			*p = in->next;
+			break;
+		}
+	pthread_mutex_unlock(&serve.lock);
+	for (i = 0; i < in->arrived; i++)
+		close(in->fds[i]);
+	free(in);
+}
+
+/* A data stream: "STREAM id=ID index=I". Keeps @fd if it is taken. */
+static bool take_stream(int fd, const char *line)
+{
+	uint64_t id, index;
+	struct incoming *in;
+	bool taken = false;
+
+	if (link_get_u64(line, "id", UINT32_MAX, &id) ||
+	    link_get_u64(line, "index", SHM_MAX_STREAMS - 1, &index))
+		return false;
+	pthread_mutex_lock(&serve.lock);
+	for (in = serve.incoming; in; in = in->next)
+		if (in->id == id && index == in->arrived &&
+		    in->arrived < in->streams)
+			break;
+	/* In order: stream i of the source must be stream i here. */
+	if (in && !link_send(fd, "OK")) {
+		in->fds[in->arrived++] = fd;
+		pthread_cond_broadcast(&serve.cond);
+		taken = true;
+	}
+	pthread_mutex_unlock(&serve.lock);
+	return taken;
+}
+
+/* Reads the vCPU state the source sends after the final round. */
+static int receive_state(int fd, struct engine *e, void **state,
+			 size_t *len, char *why, size_t why_len)
+{
+	struct engine_figures f;
+	char line[LINK_LINE_MAX];
+	uint64_t n;
+	int err;
+
+	/* Pre-copy lasts as long as it lasts; the engine says if it broke. */
+	while ((err = link_recv(fd, line, sizeof(line), 1000)) == -ETIMEDOUT) {
+		if (!engine_figures(e, &f) && (f.state == SHM_STATE_FAILED ||
+					       f.state == SHM_STATE_CANCELLED))
+			return snprintf(why, why_len, "the destination session ended: %s",
+					f.reason), -EIO;
+	}
+	if (err)
+		return snprintf(why, why_len, "the source went away (%s)",
+				strerror(-err)), err;
+	if (!link_is(line, "STATE") ||
+	    link_get_u64(line, "len", 64 << 20, &n) || !n)
+		return snprintf(why, why_len, "expected the vCPU state, got '%.40s'",
+				line), -EPROTO;
+	*state = malloc(n);
+	if (!*state)
+		return -ENOMEM;
+	*len = n;
+	err = link_recv_bytes(fd, *state, n, LINK_TIMEOUT_MS);
+	if (err)
+		snprintf(why, why_len, "the vCPU state did not arrive whole");
+	return err;
+}
+
+/* The last round acknowledged, the session here ends DONE. */
+static int wait_done(struct engine *e, char *why, size_t len)
+{
+	struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
+	struct engine_figures f;
+	int i;
+
+	for (i = 0; i < 1500; i++) {
+		if (engine_figures(e, &f))
+			break;
+		if (f.state == SHM_STATE_DONE)
+			return 0;
+		if (f.state == SHM_STATE_FAILED || f.state == SHM_STATE_CANCELLED)
+			return snprintf(why, len, "the destination session ended: %s",
+					f.reason), -EIO;
+		nanosleep(&tick, NULL);
+	}
+	return snprintf(why, len, "the destination never saw the final round end"), -ETIMEDOUT;
+}
+
+/* One migration, from MIGRATE to RUNNING; on any failure, nothing stays. */
+static void receive_migration(int fd, const char *line, const char *peer)
+{
+	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
+	struct vmm vm = {};
+	struct engine e = {};
+	struct incoming *in = NULL;
+	void *state = NULL;
+	uint64_t streams;
+	size_t state_len;
+	bool counted = false, created = false, dry;
+	int vm_fd, err = -EINVAL;
+
+	dry = strstr(line, " dry=1") != NULL;
+	if (link_get(line, "driver", driver, sizeof(driver)) ||
+	    link_get(line, "desc", desc, sizeof(desc)) ||
+	    link_get_u64(line, "streams", SHM_MAX_STREAMS, &streams) || !streams) {
+		snprintf(why, sizeof(why), "malformed request");
+		goto fail;
+	}
+	vm.driver = vmm_driver_by_name(driver);
+	if (!vm.driver) {
+		snprintf(why, sizeof(why), "the destination has no VMM driver '%s'",
+			 driver);
+		goto fail;
+	}
+	pthread_mutex_lock(&serve.lock);
+	counted = serve.active < serve.max_migrations;
+	serve.active += counted;
+	pthread_mutex_unlock(&serve.lock);
+	if (!counted) {
+		snprintf(why, sizeof(why), "the destination already receives %u migrations, its limit (shmctl serve --max-migrations): try again later",
+			 serve.max_migrations);
+		goto fail;
+	}
+	snprintf(name, sizeof(name), "from %.58s", peer);
+	err = engine_open(&e, SHM_ROLE_DESTINATION, name, streams, 1, 0);
+	if (err == -ENOENT) {
+		snprintf(why, sizeof(why), "shm.ko is not loaded on the destination: modprobe shm there");
+		goto fail;
+	}
+	err = err ?: preflight(line, &e, why, sizeof(why));
+	if (err)
+		goto fail;
+	if (dry) {
+		link_send(fd, "OK dry=1");
+		say(0, "preflight for %s passed (dry run)", peer);
+		goto out;
+	}
+	err = vm.driver->create_incoming(&vm, desc, serve.rundir);
+	if (err) {
+		snprintf(why, sizeof(why), "the destination cannot start the VM: %s",
+			 vm.err);
+		goto fail;
+	}
+	created = true;
+	in = incoming_add(streams);
+	if (!in || link_send(fd, "OK id=%u", in->id)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	say(in->id, "from %s, %llu streams", peer, (unsigned long long)streams);
+	if (!incoming_wait(in)) {
+		err = -ETIMEDOUT;
+		snprintf(why, sizeof(why), "only %u of %llu data streams arrived",
+			 in->arrived, (unsigned long long)streams);
+		goto fail;
+	}
+	vm_fd = vm.driver->vm_fd(&vm);
+	err = vm_fd < 0 ? vm_fd : engine_attach(&e, vm_fd, in->fds, in->arrived);
+	if (vm_fd >= 0)
+		close(vm_fd);
+	err = err ?: engine_command(&e, SHM_CMD_SESSION_START);
+	if (err) {
+		snprintf(why, sizeof(why), "the destination session did not start: %s",
+			 vm_fd < 0 ? vm.err : engine_why(&e, err));
+		goto fail;
+	}
+	err = link_send(fd, "READY") ?:
+	      receive_state(fd, &e, &state, &state_len, why, sizeof(why)) ?:
+	      wait_done(&e, why, sizeof(why));
+	if (err)
+		goto fail;
+	err = vm.driver->restore_state(&vm, state, state_len) ?:
+	      vm.driver->resume(&vm) ?: vm.driver->running(&vm);
+	if (err) {
+		snprintf(why, sizeof(why), "the VM did not run on the destination: %s",
+			 vm.err);
+		goto fail;
+	}
+	link_send(fd, "RUNNING");
+	say(in->id, "the VM runs here now");
+	vm.driver->detach(&vm);
+	goto out;
+fail:
+	if (in)
+		say(in->id, "failed: %s", why[0] ? why : strerror(-err));
+	else
+		say(0, "refused %s: %s", peer, why[0] ? why : strerror(-err));
+	link_send(fd, "ERR %s", why[0] ? why : strerror(-err));
+	if (created)
+		vm.driver->destroy(&vm);
+out:
+	free(state);
+	engine_close(&e);
+	if (in)
+		incoming_remove(in);
+	if (counted) {
+		pthread_mutex_lock(&serve.lock);
+		serve.active--;
+		pthread_mutex_unlock(&serve.lock);
+	}
+}
+
+struct connection {
+	int fd;
+	char peer[64];
+};
+
+static void *connection_thread(void *arg)
+{
+	struct connection *c = arg;
+	char line[LINK_LINE_MAX];
+	int err;
+
+	err = auth_handshake(c->fd, &serve.key, false, AUTH_TIMEOUT_MS);
+	if (err) {
+		say(0, "refused %s: %s", c->peer, err == -EACCES ?
+		    "it does not hold the key" : strerror(-err));
+	} else if (!link_recv(c->fd, line, sizeof(line), AUTH_TIMEOUT_MS)) {
+		if (link_is(line, "MIGRATE"))
+			receive_migration(c->fd, line, c->peer);
+		else if (link_is(line, "STREAM") && take_stream(c->fd, line))
+			c->fd = -1;
+		else
+			link_send(c->fd, "ERR unexpected '%.20s'", line);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return NULL;
+}
+
+static int serve_option(int c, const char *arg, char *listen_spec,
+			size_t listen_len, const char **key_path)
+{
+	switch (c) {
+	case 'l':
+		snprintf(listen_spec, listen_len, "%s", arg);
+		return SHMCTL_PROCEED;
+	case 'k':
+		*key_path = arg;
+		return SHMCTL_PROCEED;
+	case 'm':
+		if (parse_u32(arg, 1, LIMIT_MAX_MIGRATIONS, &serve.max_migrations))
+			return usage_error(SERVE_USAGE, "--max-migrations is 1 to %d, not '%s'",
+					   LIMIT_MAX_MIGRATIONS, arg);
+		return SHMCTL_PROCEED;
+	case 'r':
+		if (parse_bytes(arg, &serve.reserve))
+			return usage_error(SERVE_USAGE, "--reserve takes bytes, e.g. 512Mi, not '%s'",
+					   arg);
+		return SHMCTL_PROCEED;
+	case 'd':
+		serve.rundir = arg;
+		return SHMCTL_PROCEED;
+	case 'h':
+		return usage_help(SERVE_USAGE);
+	}
+	return SHMCTL_EXIT_USAGE;
+}
+
+int serve_main(int argc, char *argv[], const struct shmctl_opts *opts)
+{
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "max-migrations", required_argument, NULL, 'm' },
+		{ "reserve", required_argument, NULL, 'r' },
+		{ "rundir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char listen_spec[128] = ":" "7410", host[128] = "", why[256];
+	const char *key_path = SHMCTL_DEFAULT_KEY;
+	struct connection *c;
+	uint16_t port;
+	pthread_t thread;
+	int lfd, fd, c_opt, ret;
+
+	opterr = 0;
+	optind = 0;
+	while ((c_opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (c_opt == '?' || c_opt == ':')
+			return option_error(SERVE_USAGE, argv, c_opt);
+		ret = serve_option(c_opt, optarg, listen_spec,
+				   sizeof(listen_spec), &key_path);
+		if (ret != SHMCTL_PROCEED)
+			return ret;
+	}
+	if (optind != argc)
+		return usage_error(SERVE_USAGE, "unexpected argument '%s'",
+				   argv[optind]);
+	if (listen_spec[0] == ':') {
+		memmove(listen_spec + 1, listen_spec, strlen(listen_spec) + 1);
+		listen_spec[0] = '*';
+	}
+	if (link_parse_address(listen_spec, host, sizeof(host), &port))
+		return usage_error(SERVE_USAGE, "--listen takes [ADDR][:PORT], not '%s'",
+				   listen_spec);
+	if (auth_load_key(key_path, &serve.key, why, sizeof(why))) {
+		fprintf(stderr, "shmctl: %s\n", why);
+		return SHMCTL_EXIT_FAILURE;
+	}
+	lfd = link_listen(strcmp(host, "*") ? host : NULL, port, why,
+			  sizeof(why));
+	if (lfd < 0) {
+		fprintf(stderr, "shmctl: %s\n", why);
+		return SHMCTL_EXIT_FAILURE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	say(0, "serving migrations on %s port %u (at most %u at once)", host,
+	    port, serve.max_migrations);
+	for (;;) {
+		fd = link_accept(lfd);
+		if (fd < 0)
+			continue;
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		link_peer_name(fd, c->peer, sizeof(c->peer));
+		if (pthread_create(&thread, NULL, connection_thread, c)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		pthread_detach(thread);
+	}
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VMM driver interface: what shmctl migrate and shmctl serve need from
+ * the program that runs a VM, whatever it is. The test VMM (tests/vmm/,
+ * driver "testvmm") is the first driver; QEMU's will be the next, behind
+ * the same operations.
+ *
+ * Source: attach, describe (what a destination needs to start a VM like
+ * it), vm_fd, track_writes, then pause, save_state, and release once the
+ * destination runs it; when the migration failed, resume (if paused) and
+ * detach. Destination: create_incoming from the description, vm_fd,
+ * restore_state, resume, running, detach; destroy when the migration
+ * failed.
+ *
+ * Every operation that fails returns a negative errno and leaves a
+ * sentence in v->err (release, detach and destroy leave v->err as it
+ * was). An attach or create_incoming that fails leaves nothing to release,
+ * detach or destroy; each of those three ends the struct vmm's use. One
+ * struct vmm is used by one thread at a time.
+ */
+#ifndef SHMCTL_VMM_H
+#define SHMCTL_VMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A description travels as one line of words without spaces inside. */
+#define VMM_DESC_MAX	512
+#define VMM_ERR_MAX	256
+
+struct vmm {
+	const struct vmm_driver *driver;
+	uint64_t ram_bytes;		/* guest RAM, for preflight */
+	char err[VMM_ERR_MAX];		/* why the last operation failed */
+	void *priv;			/* the driver's */
+};
+
+struct vmm_driver {
+	const char *name;
+	/* Source: the VM at @where (the driver's notation, e.g. a socket). */
+	int (*attach)(struct vmm *v, const char *where);
+	/* Source: a one-line description for create_incoming, no spaces. */
+	int (*describe)(struct vmm *v, char *desc, size_t len);
+	/* Destination: starts a VM from @desc, paused, waiting for memory. */
+	int (*create_incoming)(struct vmm *v, const char *desc,
+			       const char *rundir);
+	/* The KVM VM's file descriptor, duplicated into this process. */
+	int (*vm_fd)(struct vmm *v);
+	/* Source: from now on the VMM reports its own writes to @session. */
+	int (*track_writes)(struct vmm *v, uint32_t session);
+	int (*pause)(struct vmm *v);
+	/* vCPU and device state, in a malloc()ed buffer the caller frees. */
+	int (*save_state)(struct vmm *v, void **buf, size_t *len);
+	int (*restore_state)(struct vmm *v, const void *buf, size_t len);
+	int (*resume)(struct vmm *v);
+	/* 0 once the guest is seen running (waits a little for it). */
+	int (*running)(struct vmm *v);
+	/* Source, after success: the VMM lets go of the VM and exits. */
+	void (*release)(struct vmm *v);
+	/* shmctl lets go of the VMM; its VM goes on as it is. */
+	void (*detach)(struct vmm *v);
+	/* Destination, after failure: the VM and its VMM are removed. */
+	void (*destroy)(struct vmm *v);
+};
+
+/*
+ * "testvmm:/run/vm1.sock" → the testvmm driver, where "/run/vm1.sock". A
+ * spec without "NAME:" (or whose part before ':' holds a '/') is a test
+ * VMM's socket. NULL for an unknown driver or an empty WHERE.
+ */
+const struct vmm_driver *vmm_driver_find(const char *spec,
+					 const char **where);
+const struct vmm_driver *vmm_driver_by_name(const char *name);
+
+extern const struct vmm_driver vmm_testvmm_driver;
+
+#endif /* SHMCTL_VMM_H */
