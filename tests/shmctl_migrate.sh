@@ -11,35 +11,23 @@
 #        shmctl migrate testvmm:SOCK --to 10.214.0.2
 set -u
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hosts.sh"
 
 vmm=$SHM_REPO/build/tests/vmm/shm-testvmm
 [[ -c /dev/kvm ]] || skip_all "no /dev/kvm"
 
 dir=$(mktemp -d)
-src=shm-e2e-src-$$ dst=shm-e2e-dst-$$
-dst_addr=10.214.0.2
 serve_pid=
 cleanup() {
 	[[ -n $serve_pid ]] && kill "$serve_pid" 2>/dev/null
 	pkill -KILL -f "$dir/" 2>/dev/null
 	wait 2>/dev/null
-	ip netns del "$src" 2>/dev/null
-	ip netns del "$dst" 2>/dev/null
+	hosts_del
 	rm -rf "$dir"
 }
 trap cleanup EXIT
 
-in_src() { ip netns exec "$src" "$@"; }
-in_dst() { ip netns exec "$dst" "$@"; }
-
-ip netns add "$src" && ip netns add "$dst" &&
-	ip link add mig0 netns "$src" type veth peer name mig0 netns "$dst" &&
-	ip -n "$src" addr add 10.214.0.1/24 dev mig0 &&
-	ip -n "$dst" addr add $dst_addr/24 dev mig0 &&
-	ip -n "$src" link set mig0 up && ip -n "$dst" link set mig0 up &&
-	ip -n "$src" link set lo up && ip -n "$dst" link set lo up &&
-	in_src tc qdisc add dev mig0 root tbf rate 200mbit burst 64kb latency 100ms ||
-	{ echo "Bail out! cannot make the two hosts"; exit 1; }
+hosts_make 10.214.0 200mbit
 head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
 head -c 32 /dev/urandom >"$dir/other-key" && chmod 600 "$dir/other-key"
 mkdir -p "$dir/dst"
@@ -71,7 +59,7 @@ stop_serve() { # [SIGNAL]
 # A source VM named NAME, its guest writing and its VMM writing too. Its
 # page hashes at the pause go to NAME.hash (SHM_TESTVMM_HASH).
 start_vm() { # NAME
-	in_src env SHM_TESTVMM_HASH="$dir/$1.hash" "$vmm" run --ctl "$dir/$1.sock" --ram 32M --workload seq \
+	on_src env SHM_TESTVMM_HASH="$dir/$1.hash" "$vmm" run --ctl "$dir/$1.sock" --ram 32M --workload seq \
 		--rate 300 --writer-pages 64 --writer-rate 200 \
 		>"$dir/$1.log" 2>&1 &
 	"$vmm" ctl "$dir/$1.sock" info >/dev/null
@@ -81,9 +69,25 @@ vm_ctl() { # NAME COMMAND
 	"$vmm" ctl "$dir/$1.sock" "${@:2}"
 }
 
+# A migration in the foreground; one that hangs is killed after 120 s,
+# with what every process was doing then.
 migrate() { # NAME [OPTIONS]
-	in_src "$SHMCTL" migrate "testvmm:$dir/$1.sock" --to $dst_addr \
-		--key "$dir/key" "${@:2}"
+	local rc=0
+	on_src timeout -k 5 120 "$SHMCTL" migrate "testvmm:$dir/$1.sock" \
+		--to $dst_addr --key "$dir/key" "${@:2}" || rc=$?
+	((rc != 124)) || hung
+	return $rc
+}
+
+hung() {
+	local pid
+	echo "shmctl migrate hung; the processes then:"
+	for pid in $(pgrep -f 'shmctl|shm-testvmm'); do
+		echo "--- $(tr '\0' ' ' </proc/$pid/cmdline)"
+		cat /proc/$pid/task/*/stack 2>/dev/null | sort | uniq -c
+	done
+	on_src ss -tnpi
+	on_dst ss -tnpi
 }
 
 # The same in the background, output to NAME.out; its pid (shmctl's own)
@@ -114,14 +118,14 @@ destination_clean() { # DESCRIPTION
 		sleep 0.1
 	done
 	check "$1: no VM left on the destination" \
-		bash -c "! pgrep -f -- '--ctl $dir/dst/' && ! ls '$dir'/dst/*.sock"
+		bash -c "! pgrep -f -- '[-]-ctl $dir/dst/' && ! ls '$dir'/dst/*.sock"
 	check "$1: no session left on the destination" \
-		test "$(in_dst "$SHMCTL" session list | wc -l)" -le 1
+		test "$(on_dst "$SHMCTL" session list | wc -l)" -le 1
 }
 
 dst_leftovers() {
-	pgrep -f -- "--ctl $dir/dst/" >/dev/null || ls "$dir"/dst/*.sock \
-		>/dev/null 2>&1 || (($(in_dst "$SHMCTL" session list | wc -l) > 1))
+	pgrep -f -- "[-]-ctl $dir/dst/" >/dev/null || ls "$dir"/dst/*.sock \
+		>/dev/null 2>&1 || (($(on_dst "$SHMCTL" session list | wc -l) > 1))
 }
 
 start_serve
@@ -130,11 +134,11 @@ start_serve
 start_vm web
 check "dry run passes preflight" migrate web --dry-run
 check_exit "status shows nothing in flight" 0 "no migrations in flight" \
-	in_src "$SHMCTL" status
+	on_src "$SHMCTL" status
 migrate_bg web
 sleep 1
 check_exit "status shows the migration in flight" 0 "source .*web.sock to $dst_addr" \
-	in_src "$SHMCTL" status
+	on_src "$SHMCTL" status
 rc=0
 wait "$migrate_pid" || rc=$?
 diag <"$dir/web.out"
@@ -154,17 +158,17 @@ rm -f "$dir"/dst/*
 # Refusals, before anything moves: exit status 6.
 start_vm db
 check_exit "wrong key refused" 6 "key" \
-	in_src "$SHMCTL" migrate "testvmm:$dir/db.sock" --to $dst_addr \
+	on_src "$SHMCTL" migrate "testvmm:$dir/db.sock" --to $dst_addr \
 	--key "$dir/other-key"
 chmod 644 "$dir/key"
 check_exit "a key file others can read is refused" 6 "chmod" migrate db
 chmod 600 "$dir/key"
 check_exit "nobody listening" 6 "connect" \
-	in_src "$SHMCTL" migrate "testvmm:$dir/db.sock" --to $dst_addr:7999 \
+	on_src "$SHMCTL" migrate "testvmm:$dir/db.sock" --to $dst_addr:7999 \
 	--key "$dir/key"
 sed 's/^flags\t*: /&shm_test_feature /' /proc/cpuinfo >"$dir/cpuinfo"
 check_exit "a CPU feature the destination lacks" 6 "shm_test_feature" \
-	in_src env SHM_PROC_CPUINFO="$dir/cpuinfo" "$SHMCTL" migrate \
+	on_src env SHM_PROC_CPUINFO="$dir/cpuinfo" "$SHMCTL" migrate \
 	"testvmm:$dir/db.sock" --to $dst_addr --key "$dir/key"
 stop_serve
 start_serve --reserve 1Ti
@@ -176,7 +180,7 @@ destination_clean "after the refusals"
 
 # Broken mid-pre-copy, the link now too slow to finish first. Two at once
 # is the destination's default limit: a third is refused.
-in_src tc qdisc change dev mig0 root tbf rate 8mbit burst 64kb latency 100ms
+hosts_shape 8mbit
 start_vm app
 start_vm cache
 migrate_bg db
@@ -184,13 +188,17 @@ m1=$migrate_pid
 migrate_bg app
 m2=$migrate_pid
 sleep 3
-check_exit "a third migration at once is over the limit" 6 "limit" \
-	migrate cache
+check_exit "a third migration at once is over this host's limit" 6 \
+	"this host already sends 2 migrations" migrate cache
+check_exit "a third migration at once is over the destination's limit" 6 \
+	"destination already receives 2 migrations" \
+	migrate cache --max-migrations 3
 stop_serve KILL
 rc1=0 rc2=0
 wait "$m1" || rc1=$?
 wait "$m2" || rc2=$?
 diag <"$dir/db.out"
+diag <"$dir/app.out"
 check "destination killed: both migrations fail" test $rc1 -eq 1 -a $rc2 -eq 1
 source_intact db "destination killed"
 source_intact app "destination killed"
@@ -202,10 +210,11 @@ migrate_bg db
 sleep 3
 kill -KILL "$migrate_pid"
 wait "$migrate_pid" 2>/dev/null
+diag <"$dir/db.out"
 source_intact db "shmctl migrate killed"
 destination_clean "shmctl migrate killed"
 check "shmctl migrate killed: no session left on the source" \
-	test "$(in_src "$SHMCTL" session list | wc -l)" -le 1
+	test "$(on_src "$SHMCTL" session list | wc -l)" -le 1
 
 migrate_bg db
 sleep 3

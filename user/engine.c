@@ -204,7 +204,7 @@ int engine_for_each(struct engine *e,
 }
 
 struct active_count {
-	uint32_t role;
+	uint32_t role, own;
 	unsigned int n;
 };
 
@@ -212,12 +212,13 @@ static void count_active(const struct engine_figures *f, void *arg)
 {
 	struct active_count *c = arg;
 
-	c->n += f->role == c->role && engine_state_active(f->state);
+	c->n += f->role == c->role && f->id != c->own &&
+		engine_state_active(f->state);
 }
 
 int engine_count_active(struct engine *e, uint32_t role, unsigned int *n)
 {
-	struct active_count c = { .role = role };
+	struct active_count c = { .role = role, .own = e->id };
 	int err = engine_for_each(e, count_active, &c);
 
 	*n = c.n;

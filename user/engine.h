@@ -55,7 +55,7 @@ bool engine_state_active(uint32_t state);
 int engine_for_each(struct engine *e,
 		    void (*fn)(const struct engine_figures *f, void *arg),
 		    void *arg);
-/* Counts this host's sessions of @role that have not ended. */
+/* Counts this host's sessions of @role that have not ended, but @e's. */
 int engine_count_active(struct engine *e, uint32_t role, unsigned int *n);
 const char *engine_why(const struct engine *e, int err);
 /* Closing the socket removes the session (SHM_SESSION_A_OWNED). */

@@ -42,7 +42,7 @@
 
 #define MIGRATE_USAGE							\
 	"migrate VM --to HOST[:PORT] [--key FILE] [--max-downtime MS]\n" \
-	"        [--streams N] [--bandwidth BYTES/S] [--max-migrations N]\n" \
+	"        [--streams N] [--bandwidth RATE] [--max-migrations N]\n" \
 	"        [--force-cutover] [--keep-source] [--dry-run]"
 #define POLL_MS		200
 #define AUTH_TIMEOUT_MS	5000
@@ -65,7 +65,7 @@ struct migration {
 	uint64_t t_start, t_pause, t_end;
 	uint64_t t_sample;		/* of m->last */
 	double rate;			/* bytes/s, measured here */
-	uint64_t shown_round;		/* the last progress line's */
+	uint64_t shown_step;		/* the last progress line's */
 	struct engine_figures last;
 	char why[512];
 };
@@ -216,12 +216,12 @@ static void measure_rate(struct migration *m, const struct engine_figures *f)
 /*
  * The progress line: phase, share of memory sent once, round, dirty rate,
  * throughput and time left (the rest of this round, then what is dirty
- * already). Rewritten in place on a terminal; else a line per round.
+ * already). Rewritten in place on a terminal.
  */
 static void show_progress(struct migration *m, const struct engine_figures *f)
 {
 	uint64_t left = f->round_pages > f->round_done ?
-			f->round_pages - f->round_done : 0;
+			f->round_pages - f->round_done : 0, step;
 	char eta[32] = "?";
 
 	if (m->rate >= 1) {
@@ -231,9 +231,11 @@ static void show_progress(struct migration *m, const struct engine_figures *f)
 			s += f->estimate_ms / 1e3;
 		snprintf(eta, sizeof(eta), "%.1f s", s);
 	}
-	if (m->o->json || (!m->tty && f->rounds + 1 == m->shown_round))
+	/* Not on a terminal: a line per round, and per quarter of round 1. */
+	step = (f->rounds + 1) * 4 + engine_percent(f) / 25;
+	if (m->o->json || (!m->tty && step == m->shown_step))
 		return;
-	m->shown_round = f->rounds + 1;
+	m->shown_step = step;
 	printf("%s%-10s %3u%%  round %llu  dirty %llu pages/s  %.1f MB/s  ETA %s%s",
 	       m->tty ? "\r" : "", engine_phase(f), engine_percent(f),
 	       (unsigned long long)f->rounds + 1,

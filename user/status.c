@@ -25,6 +25,20 @@ struct status {
 	unsigned int shown;
 };
 
+/* The round running, or the rounds done once none runs. */
+static uint64_t round_of(const struct engine_figures *f)
+{
+	return f->rounds + (f->state == SHM_STATE_PRECOPY);
+}
+
+/* The last round's throughput; in round 1, the average so far. */
+static uint64_t rate_of(const struct engine_figures *f)
+{
+	if (f->throughput || !f->age_ms)
+		return f->throughput;
+	return f->total_bytes * 1000 / f->age_ms;
+}
+
 static void status_json(struct status *st, const struct engine_figures *f)
 {
 	struct json *j = &st->j;
@@ -34,12 +48,12 @@ static void status_json(struct status *st, const struct engine_figures *f)
 	json_member_string(j, "role", role_name(f->role));
 	json_member_string(j, "name", f->name);
 	json_member_string(j, "phase", engine_phase(f));
-	json_member_uint(j, "rounds", f->rounds);
+	json_member_uint(j, "round", round_of(f));
 	json_member_uint(j, "memory_bytes", f->memory_bytes);
 	json_member_uint(j, "bytes", f->total_bytes);
 	json_member_uint(j, "percent", engine_percent(f));
 	json_member_uint(j, "dirty_rate", f->dirty_rate);
-	json_member_uint(j, "throughput", f->throughput);
+	json_member_uint(j, "throughput", rate_of(f));
 	json_member_uint(j, "age_ms", f->age_ms);
 	json_object_end(j);
 }
@@ -51,8 +65,8 @@ static void status_line(struct status *st, const struct engine_figures *f)
 		       "PHASE", "ROUND", "SENT", "MB/S", "AGE", "MIGRATION");
 	printf("%-4u %-12s %-11s %5llu %3u%% %10.1f %7.1fs  %s\n", f->id,
 	       role_name(f->role), engine_phase(f),
-	       (unsigned long long)f->rounds, engine_percent(f),
-	       f->throughput / 1e6, f->age_ms / 1e3, f->name);
+	       (unsigned long long)round_of(f), engine_percent(f),
+	       rate_of(f) / 1e6, f->age_ms / 1e3, f->name);
 }
 
 static void status_one(const struct engine_figures *f, void *arg)

@@ -47,7 +47,10 @@ static int cmd_pause(struct vm *vm, const char *arg, char *reply, size_t len)
 
 static int cmd_resume(struct vm *vm, const char *arg, char *reply, size_t len)
 {
-	return vm_resume(vm);
+	if (vm_resume(vm))
+		return -1;
+	vm->resumed = true;
+	return 0;
 }
 
 /*

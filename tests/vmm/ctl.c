@@ -88,7 +88,7 @@ bool ctl_serve(struct vm *vm, int lfd, int timeout_ms)
 		if (fd >= 0 && !ctl_serve_client(vm, fd))
 			return false;
 		/* A destination nobody will finish, as shmctl serve died. */
-		if (fd >= 0 && vm->cfg.exit_on_hangup && vm_paused(vm))
+		if (fd >= 0 && vm->cfg.exit_on_hangup && !vm->resumed)
 			return false;
 	}
 }

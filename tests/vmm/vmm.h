@@ -76,6 +76,7 @@ struct vm {
 	bool hold_writer;		/* the writer alone must stay out */
 	bool writer_out;
 	bool restored;			/* incoming: vCPU state has been loaded */
+	bool resumed;			/* ... and run; control thread only */
 	pthread_t writer;
 	/* Where the writer reports its writes to (`report`), and how often. */
 	struct nl_sock *report_sk;

@@ -132,11 +132,12 @@ int writer_report_to(struct vm *vm, uint32_t session)
 
 	if (!vm->cfg.writer_pages)
 		return vm_error(vm, "no writer: nothing to report");
-	if (vm->report_sk)
-		return vm_error(vm, "already reporting to session %u",
-				vm->report_session);
-	/* The session's namespace is the one this VMM runs in. */
-	sk = nl_open();
+	/*
+	 * A new session takes over from an earlier one, which failed: a
+	 * migration tried again. The socket stays, opened once, in the
+	 * session's namespace: the one this VMM runs in.
+	 */
+	sk = vm->report_sk ?: nl_open();
 	if (!sk)
 		return vm_error(vm, "cannot open the shm netlink family");
 	pthread_mutex_lock(&vm->lock);
