@@ -82,7 +82,7 @@ $(B)/vmlinux.h: $(KSRC)/scripts/extract-vmlinux
 
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(B)/vmlinux.h
 	@mkdir -p $(B)/bpf
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(B) -Iinclude/uapi \
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(B) -Iinclude/uapi \
 		-c $< -o $@
 
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o

@@ -59,9 +59,17 @@ bool shm_engine_failed(struct shm_engine *engine)
 /* The work is queued before waiters wake, so they can flush it. */
 static void shm_engine_finished(struct shm_engine *engine)
 {
+	shm_session_trace_cutover(engine->session, SHM_CUTOVER_ACKED);
 	WRITE_ONCE(engine->finished_ok, true);
 	schedule_work(&engine->update_work);
 	complete_all(&engine->finished);
+}
+
+void shm_engine_stream_sent_final(struct shm_engine *engine)
+{
+	if (atomic_inc_return(&engine->final_sent) == engine->nr_streams)
+		shm_session_trace_cutover(engine->session,
+					  SHM_CUTOVER_FINAL_SENT);
 }
 
 void shm_engine_stream_finished(struct shm_engine *engine)
@@ -114,11 +122,13 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 			  u64 dirty)
 {
 	u64 start = ktime_get_ns(), ns;
+	struct shm_round_stats stats;
 
 	spin_lock(&engine->lock);
 	memset(&engine->cur, 0, sizeof(engine->cur));
 	engine->cur.dirty_pages = dirty;
 	spin_unlock(&engine->lock);
+	shm_session_trace_round_start(engine->session, round, dirty, final);
 
 	atomic_set(&engine->busy, engine->nr_streams);
 	WRITE_ONCE(engine->final_round, final);
@@ -140,6 +150,7 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 	engine->last = engine->cur;
 	engine->last.duration_ns = ns;
 	memset(&engine->cur, 0, sizeof(engine->cur));
+	stats = engine->last;
 	engine->rounds_done = round;
 	engine->total_bytes += engine->last.bytes;
 	engine->total_zero_pages += engine->last.zero_pages;
@@ -147,6 +158,7 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 		engine->bytes_per_sec = div64_u64(engine->last.bytes *
 						  NSEC_PER_SEC, ns);
 	spin_unlock(&engine->lock);
+	shm_session_trace_round_end(engine->session, round, &stats);
 	return true;
 }
 

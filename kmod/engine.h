@@ -44,6 +44,7 @@ struct shm_engine {
 	u32 round;		/* the round the streams work on */
 	bool final_round;	/* ... and it is the last one */
 	atomic_t busy;		/* streams not done with the round */
+	atomic_t final_sent;	/* streams that sent all of the final round */
 	bool final_requested;
 	/* Set before @finished completes: the final round was acknowledged. */
 	bool finished_ok;
@@ -101,6 +102,8 @@ int shm_send_stream(void *stream);
 int shm_recv_stream(void *stream);
 /* Parks a thread that is done until shm_engine_stop() reaps it. */
 int shm_thread_park(void);
+/* A source stream put the final round's last frame on the wire. */
+void shm_engine_stream_sent_final(struct shm_engine *engine);
 /* A destination stream finished its final round (recv.c -> engine.c). */
 void shm_engine_stream_finished(struct shm_engine *engine);
 

@@ -596,6 +596,26 @@ static int shm_nl_session_dirty(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+static int shm_nl_session_resumed(struct sk_buff *skb, struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct shm_session *s;
+	int err;
+
+	mutex_lock(&sn->lock);
+	s = shm_nl_session_in(sn, info, SHM_STATE_DONE,
+			      "only a session that received all memory can resume");
+	err = PTR_ERR_OR_ZERO(s);
+	if (!err && s->params.role != SHM_ROLE_DESTINATION) {
+		GENL_SET_ERR_MSG(info, "the destination resumes, not the source");
+		err = -EINVAL;
+	}
+	if (!err)
+		shm_session_trace_cutover(s, SHM_CUTOVER_RESUMED);
+	mutex_unlock(&sn->lock);
+	return err;
+}
+
 static int shm_nl_session_cancel(struct sk_buff *skb, struct genl_info *info)
 {
 	struct shm_net *sn = shm_net(genl_info_net(info));
@@ -673,6 +693,13 @@ static const struct genl_ops shm_nl_ops[] = {
 	{
 		.cmd = SHM_CMD_SESSION_CANCEL,
 		.doit = shm_nl_session_cancel,
+		.policy = shm_session_id_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHM_CMD_SESSION_RESUMED,
+		.doit = shm_nl_session_resumed,
 		.policy = shm_session_id_policy,
 		.maxattr = SHM_SESSION_A_MAX,
 		.flags = GENL_ADMIN_PERM,

@@ -168,6 +168,8 @@ static int shm_send_round(struct shm_stream *stream, u32 round, bool final)
 				    stream->round_pages, 0, false);
 	if (err)
 		return err;
+	if (final)
+		shm_engine_stream_sent_final(engine);
 	stats.bytes += sizeof(struct shm_wire_frame);
 
 	/* Applied, not just sent: the destination wrote every page. */

@@ -50,6 +50,27 @@ static u32 shm_net_inum(const struct shm_net *sn)
 	return sn->net->ns.inum;
 }
 
+void shm_session_trace_cutover(const struct shm_session *s,
+			       enum shm_cutover_milestone milestone)
+{
+	trace_shm_cutover(shm_net_inum(s->sn), s->id, milestone);
+}
+
+void shm_session_trace_round_start(const struct shm_session *s, u32 round,
+				   u64 dirty_pages, bool final)
+{
+	trace_shm_round_start(shm_net_inum(s->sn), s->id, round, dirty_pages,
+			      final);
+}
+
+void shm_session_trace_round_end(const struct shm_session *s, u32 round,
+				 const struct shm_round_stats *stats)
+{
+	trace_shm_round_end(shm_net_inum(s->sn), s->id, round,
+			    stats->sent_pages, stats->zero_pages, stats->bytes,
+			    stats->duration_ns);
+}
+
 struct shm_session *shm_session_new(struct shm_net *sn,
 				    const struct shm_session_params *params)
 {

@@ -71,6 +71,15 @@ void shm_session_release_owner(struct shm_net *sn, u32 portid);
 /* The engine failed or finished: bring the session's state in line. */
 void shm_session_engine_changed(struct shm_session *s);
 
+/* Tracepoints of a session's engine (trace.h), with its netns and id. */
+struct shm_round_stats;
+void shm_session_trace_round_start(const struct shm_session *s, u32 round,
+				   u64 dirty_pages, bool final);
+void shm_session_trace_round_end(const struct shm_session *s, u32 round,
+				 const struct shm_round_stats *stats);
+void shm_session_trace_cutover(const struct shm_session *s,
+			       enum shm_cutover_milestone milestone);
+
 int shm_session_init(void);
 void shm_session_exit(void);
 

@@ -71,6 +71,82 @@ TRACE_EVENT(shm_session_del,
 		  __entry->netns, __entry->id, __entry->state)
 );
 
+/* A source's round: every page dirty at its start goes (@final: paused). */
+TRACE_EVENT(shm_round_start,
+	TP_PROTO(u32 netns, u32 id, u32 round, u64 dirty_pages, bool final),
+	TP_ARGS(netns, id, round, dirty_pages, final),
+	TP_STRUCT__entry(
+		__field(u32, netns)
+		__field(u32, id)
+		__field(u32, round)
+		__field(u64, dirty_pages)
+		__field(bool, final)
+	),
+	TP_fast_assign(
+		__entry->netns = netns;
+		__entry->id = id;
+		__entry->round = round;
+		__entry->dirty_pages = dirty_pages;
+		__entry->final = final;
+	),
+	TP_printk("netns=%u session=%u round=%u dirty=%llu final=%d",
+		  __entry->netns, __entry->id, __entry->round,
+		  __entry->dirty_pages, __entry->final)
+);
+
+/* ... and its end, the destination having applied every page of it. */
+TRACE_EVENT(shm_round_end,
+	TP_PROTO(u32 netns, u32 id, u32 round, u64 sent_pages, u64 zero_pages,
+		 u64 bytes, u64 duration_ns),
+	TP_ARGS(netns, id, round, sent_pages, zero_pages, bytes, duration_ns),
+	TP_STRUCT__entry(
+		__field(u32, netns)
+		__field(u32, id)
+		__field(u32, round)
+		__field(u64, sent_pages)
+		__field(u64, zero_pages)
+		__field(u64, bytes)
+		__field(u64, duration_ns)
+	),
+	TP_fast_assign(
+		__entry->netns = netns;
+		__entry->id = id;
+		__entry->round = round;
+		__entry->sent_pages = sent_pages;
+		__entry->zero_pages = zero_pages;
+		__entry->bytes = bytes;
+		__entry->duration_ns = duration_ns;
+	),
+	TP_printk("netns=%u session=%u round=%u sent=%llu zero=%llu bytes=%llu ns=%llu",
+		  __entry->netns, __entry->id, __entry->round,
+		  __entry->sent_pages, __entry->zero_pages, __entry->bytes,
+		  __entry->duration_ns)
+);
+
+/*
+ * The cutover's milestones after the session's move to CUTOVER (a state
+ * event): @SHM_CUTOVER_FINAL_SENT, the source's every stream has put its
+ * last frame of the final round on the wire; @SHM_CUTOVER_ACKED, the
+ * destination acknowledged every page of it (either side says so);
+ * @SHM_CUTOVER_RESUMED, the destination's VMM runs the VM again.
+ */
+TRACE_EVENT(shm_cutover,
+	TP_PROTO(u32 netns, u32 id, u32 milestone),
+	TP_ARGS(netns, id, milestone),
+	TP_STRUCT__entry(
+		__field(u32, netns)
+		__field(u32, id)
+		__field(u32, milestone)
+	),
+	TP_fast_assign(
+		__entry->netns = netns;
+		__entry->id = id;
+		__entry->milestone = milestone;
+	),
+	TP_printk("netns=%u session=%u milestone=%u",
+		  __entry->netns, __entry->id, __entry->milestone)
+);
+
 #endif /* _SHM_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

@@ -89,6 +89,16 @@ check_exit() { # DESCRIPTION STATUS PATTERN COMMAND...
 	not_ok "$desc"
 }
 
+# What every process whose command line matches PATTERN is doing, as
+# diagnostics: for a test that found something hung.
+dump_processes() { # PATTERN
+	local pid
+	for pid in $(pgrep -f "$1"); do
+		echo "--- $pid: $(tr '\0' ' ' </proc/$pid/cmdline)"
+		cat /proc/$pid/task/*/stack 2>/dev/null | sort | uniq -c
+	done | diag
+}
+
 skip_all() { # REASON
 	echo "1..0 # SKIP $1"
 	exit $KSFT_SKIP

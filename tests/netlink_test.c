@@ -135,6 +135,22 @@ TEST_F(shm, session_lifecycle)
 	EXPECT_EQ(-ENOENT, nl_session_del(self->sk, id));
 }
 
+/* Resumed is the destination's last word, once all memory arrived. */
+TEST_F(shm, resumed_only_after_the_last_round)
+{
+	struct nl_result res;
+	uint32_t id;
+
+	ASSERT_EQ(0, nl_session_new(self->sk, SHM_ROLE_DESTINATION, &id));
+	EXPECT_EQ(-EBUSY, nl_session_cmd(self->sk, SHM_CMD_SESSION_RESUMED,
+					  id, &res));
+	EXPECT_STREQ("only a session that received all memory can resume",
+		     res.message);
+	EXPECT_EQ(0, nl_session_del(self->sk, id));
+	EXPECT_EQ(-ENOENT, nl_session_cmd(self->sk, SHM_CMD_SESSION_RESUMED,
+					  id, &res));
+}
+
 TEST_F(shm, session_defaults)
 {
 	struct nl_result res;

@@ -57,7 +57,7 @@ int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
 			   uint32_t streams, uint32_t *id);
 int nl_session_del(struct nl_sock *sk, uint32_t id);
 int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
-/* SHM_CMD_SESSION_{START,FINAL,CANCEL}: commands that take only the id. */
+/* SHM_CMD_SESSION_{START,FINAL,CANCEL,RESUMED}: commands of the id alone. */
 int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,
 		   struct nl_result *res);
 /* SHM_CMD_SESSION_DIRTY: the VMM wrote these bytes of guest memory. */

@@ -28,6 +28,12 @@ cleanup() {
 trap cleanup EXIT
 
 hosts_make 10.214.0 200mbit
+# The VMs' beacons go from 10.214.0.100 to a client at 10.214.0.254, on
+# whichever host runs them; the client's MAC is known there.
+for h in "$src" "$dst"; do
+	ip -n "$h" neigh add 10.214.0.254 lladdr 02:00:00:00:00:fe dev mig0 \
+		nud permanent
+done
 head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
 head -c 32 /dev/urandom >"$dir/other-key" && chmod 600 "$dir/other-key"
 mkdir -p "$dir/dst"
@@ -59,7 +65,8 @@ stop_serve() { # [SIGNAL]
 # A source VM named NAME, its guest writing and its VMM writing too. Its
 # page hashes at the pause go to NAME.hash (SHM_TESTVMM_HASH).
 start_vm() { # NAME
-	on_src env SHM_TESTVMM_HASH="$dir/$1.hash" "$vmm" run --ctl "$dir/$1.sock" --ram 32M --workload seq \
+	on_src env SHM_TESTVMM_HASH="$dir/$1.hash" "$vmm" run \
+		--beacon-from 10.214.0.100 --beacon-to 10.214.0.254:9 --ctl "$dir/$1.sock" --ram 32M --workload seq \
 		--rate 300 --writer-pages 64 --writer-rate 200 \
 		>"$dir/$1.log" 2>&1 &
 	"$vmm" ctl "$dir/$1.sock" info >/dev/null
@@ -80,14 +87,10 @@ migrate() { # NAME [OPTIONS]
 }
 
 hung() {
-	local pid
 	echo "shmctl migrate hung; the processes then:"
-	for pid in $(pgrep -f 'shmctl|shm-testvmm'); do
-		echo "--- $(tr '\0' ' ' </proc/$pid/cmdline)"
-		cat /proc/$pid/task/*/stack 2>/dev/null | sort | uniq -c
-	done
-	on_src ss -tnpi
-	on_dst ss -tnpi
+	dump_processes 'shmctl|shm-testvmm'
+	on_src ss -tnpi | diag
+	on_dst ss -tnpi | diag
 }
 
 # The same in the background, output to NAME.out; its pid (shmctl's own)
@@ -135,7 +138,17 @@ start_vm web
 check "dry run passes preflight" migrate web --dry-run
 check_exit "status shows nothing in flight" 0 "no migrations in flight" \
 	on_src "$SHMCTL" status
-migrate_bg web
+ip netns exec "$src" "$SHMCTL" downtime --ip 10.214.0.100 --dev mig0 --json \
+	>"$dir/probe.json" 2>"$dir/probe.err" &
+probe=$!
+for _ in $(seq 100); do
+	grep -q probing "$dir/probe.err" && break
+	sleep 0.1
+done
+tracing=/sys/kernel/tracing
+echo >"$tracing/trace"
+echo 1 >"$tracing/events/shm/enable"
+migrate_bg web --watch-ip 10.214.0.100@mig0
 sleep 1
 check_exit "status shows the migration in flight" 0 "source .*web.sock to $dst_addr" \
 	on_src "$SHMCTL" status
@@ -143,7 +156,32 @@ rc=0
 wait "$migrate_pid" || rc=$?
 diag <"$dir/web.out"
 check "migrate" test $rc -eq 0
-check_exit "the report" 0 "downtime.*ms" grep -E "rounds|downtime|zero pages" "$dir/web.out"
+check_exit "the report" 0 "paused.*ms" grep -E "rounds|paused|zero pages" "$dir/web.out"
+echo 0 >"$tracing/events/shm/enable"
+grep -E 'shm_(round|cutover)' "$tracing/trace" >"$dir/trace.txt"
+diag <"$dir/trace.txt"
+check "tracepoints: round 1 starts with every page and ends" \
+	grep -Eq "shm_round_end: .* round=1 sent=[1-9]" "$dir/trace.txt"
+check "tracepoints: the final round, sent, acknowledged, resumed, in order" \
+	awk '/final=1/ && !f { f = NR } /milestone=1/ && !s { s = NR }
+	     /milestone=2/ { a = NR } /milestone=3/ && !r { r = NR }
+	     END { exit !(f && s && a && r && f < s && s < a && a < r) }' \
+	"$dir/trace.txt"
+kill -TERM "$probe"
+wait "$probe"
+diag <"$dir/probe.json"
+# Figures in microseconds: the report's, and the probe's on its own.
+blackout=$(sed -n 's/^  blackout *\([0-9.]*\) ms.*/\1/p' "$dir/web.out" | awk '{ printf "%d", $1 * 1000 }')
+gap=$(sed -n 's/^  client gap *\([0-9.]*\) ms.*/\1/p' "$dir/web.out" | awk '{ printf "%d", $1 * 1000 }')
+seen=$(jq -r .packets.max_gap_us "$dir/probe.json")
+check "the report measures the blackout" test -n "$blackout"
+check "the report measures the client gap" test -n "$gap"
+# The beacon's last packet may follow the last vCPU exit by a tick (1 ms).
+check "client gap ($gap us) >= blackout ($blackout us)" \
+	test "${gap:-0}" -ge $((${blackout:-1000000} - 1000))
+check "shmctl downtime on its own sees that gap (${seen} us)" \
+	test "${seen:-0}" -ge $((${gap:-1000000} - 2000)) -a \
+	"${seen:-0}" -le $((${gap:-0} + 2000))
 check "memory on the destination equals the source's at the pause, byte for byte" \
 	cmp "$dir/web.hash" "$dir/dst.hash"
 dst_sock=$(ls "$dir"/dst/*.sock 2>/dev/null | head -1)

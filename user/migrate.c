@@ -36,6 +36,7 @@
 #include "host.h"
 #include "json.h"
 #include "link.h"
+#include "measure.h"
 #include "parse.h"
 #include "shmctl.h"
 #include "vmm.h"
@@ -43,12 +44,13 @@
 #define MIGRATE_USAGE							\
 	"migrate VM --to HOST[:PORT] [--key FILE] [--max-downtime MS]\n" \
 	"        [--streams N] [--bandwidth RATE] [--max-migrations N]\n" \
-	"        [--force-cutover] [--keep-source] [--dry-run]"
+	"        [--watch-ip ADDR[@DEV]] [--force-cutover] [--keep-source]\n" \
+	"        [--dry-run] [--json]"
 #define POLL_MS		200
 #define AUTH_TIMEOUT_MS	5000
 
 struct migrate_opts {
-	const char *vm, *to, *key;
+	const char *vm, *to, *key, *watch;
 	uint32_t max_downtime_ms, streams, max_migrations;
 	uint64_t bandwidth;
 	bool force, keep_source, dry_run, json;
@@ -67,6 +69,8 @@ struct migration {
 	double rate;			/* bytes/s, measured here */
 	uint64_t shown_step;		/* the last progress line's */
 	struct engine_figures last;
+	struct measure ms;
+	struct downtime_figures dt;
 	char why[512];
 };
 
@@ -161,10 +165,12 @@ static int propose(struct migration *m, uint32_t *id)
 		return fail(m, err, "%s", m->vm.err);
 	if (host_cpu(&cpu))
 		return fail(m, -EIO, "cannot read this host's CPU description");
-	err = link_send(m->ctl, "MIGRATE proto=%u driver=%s desc=%s ram=%llu streams=%u%s vendor=%s flags=%s",
+	err = link_send(m->ctl, "MIGRATE proto=%u driver=%s desc=%s ram=%llu streams=%u%s%s%s vendor=%s flags=%s",
 			proto, m->vm.driver->name, desc,
 			(unsigned long long)m->vm.ram_bytes, m->o->streams,
-			m->o->dry_run ? " dry=1" : "", cpu.vendor, cpu.flags);
+			m->o->dry_run ? " dry=1" : "",
+			m->o->watch ? " watch=" : "", m->o->watch ?: "",
+			cpu.vendor, cpu.flags);
 	err = err ?: expect(m, "OK", line, sizeof(line), LINK_TIMEOUT_MS);
 	if (err || m->o->dry_run)
 		return err;
@@ -298,6 +304,7 @@ static int cutover(struct migration *m)
 	if (err)
 		return fail(m, err, "the final round failed: %s",
 			    engine_why(&m->e, err));
+	measure_source_paused(&m->ms);
 	err = m->vm.driver->save_state(&m->vm, &state, &len);
 	if (err)
 		return fail(m, err, "%s", m->vm.err);
@@ -311,32 +318,68 @@ static int cutover(struct migration *m)
 	return err;
 }
 
-static void report(struct migration *m)
+/* "(one clock)", or how far the two hosts' clocks were matched. */
+static const char *clock_note(const struct downtime_figures *dt, char *buf,
+			      size_t len)
 {
-	struct engine_figures f = m->last;
-	uint64_t total = m->t_end - m->t_start;
+	if (dt->one_clock)
+		return "one clock";
+	snprintf(buf, len, "clocks matched to +-%.3f ms",
+		 dt->uncertainty_ns / 1e6);
+	return buf;
+}
+
+static void report_json(struct migration *m, const struct engine_figures *f,
+			uint64_t total)
+{
+	const struct downtime_figures *dt = &m->dt;
 	struct json j;
 
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_member_string(&j, "vm", m->o->vm);
+	json_member_string(&j, "to", m->o->to);
+	json_member_uint(&j, "total_ms", total);
+	json_member_uint(&j, "paused_ms", m->t_end - m->t_pause);
+	if (dt->blackout_ok)
+		json_member_uint(&j, "blackout_us", dt->blackout_ns / 1000);
+	if (dt->gap_ok)
+		json_member_uint(&j, "gap_us", dt->gap_ns / 1000);
+	json_member_bool(&j, "one_clock", dt->one_clock);
+	json_member_uint(&j, "clock_uncertainty_us", dt->uncertainty_ns / 1000);
+	json_member_uint(&j, "rounds", f->rounds);
+	json_member_uint(&j, "bytes", f->total_bytes);
+	json_member_uint(&j, "zero_pages", f->total_zero_pages);
+	json_member_uint(&j, "bytes_per_sec",
+			 total ? f->total_bytes * 1000 / total : 0);
+	json_object_end(&j);
+	putchar('\n');
+}
+
+static void report(struct migration *m)
+{
+	const struct downtime_figures *dt = &m->dt;
+	struct engine_figures f = m->last;
+	uint64_t total = m->t_end - m->t_start;
+	char note[64];
+
 	engine_figures(&m->e, &f);
-	if (m->o->json) {
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_member_string(&j, "vm", m->o->vm);
-		json_member_string(&j, "to", m->o->to);
-		json_member_uint(&j, "total_ms", total);
-		json_member_uint(&j, "downtime_ms", m->t_end - m->t_pause);
-		json_member_uint(&j, "rounds", f.rounds);
-		json_member_uint(&j, "bytes", f.total_bytes);
-		json_member_uint(&j, "zero_pages", f.total_zero_pages);
-		json_member_uint(&j, "bytes_per_sec",
-				 total ? f.total_bytes * 1000 / total : 0);
-		json_object_end(&j);
-		putchar('\n');
-		return;
-	}
+	if (m->o->json)
+		return report_json(m, &f, total);
 	printf("%smigrated %s to %s in %.2f s\n", m->tty ? "\n" : "",
 	       m->o->vm, m->o->to, total / 1e3);
-	printf("  downtime     %llu ms (pause to running on the destination)\n",
+	if (dt->blackout_ok)
+		printf("  blackout     %.1f ms (vCPUs: last ran here, first ran there; %s)\n",
+		       dt->blackout_ns / 1e6, clock_note(dt, note, sizeof(note)));
+	else
+		printf("  blackout     not measured: %s\n", dt->why_blackout);
+	if (dt->gap_ok)
+		printf("  client gap   %.1f ms (packets from %s; %s)\n",
+		       dt->gap_ns / 1e6, m->o->watch,
+		       clock_note(dt, note, sizeof(note)));
+	else
+		printf("  client gap   not measured: %s\n", dt->why_gap);
+	printf("  paused       %llu ms (here, until the destination said it runs)\n",
 	       (unsigned long long)(m->t_end - m->t_pause));
 	printf("  rounds       %llu\n", (unsigned long long)f.rounds);
 	printf("  sent         %.1f MiB\n", f.total_bytes / 1048576.0);
@@ -366,6 +409,7 @@ static int migrate(struct migration *m)
 	if (err)
 		return fail(m, err, "%s", m->vm.err);
 	m->attached = true;
+	measure_start(&m->ms, m->vm.pid, m->o->watch);
 	err = engine_open(&m->e, SHM_ROLE_SOURCE, name, m->o->streams,
 			  m->o->max_downtime_ms, m->o->bandwidth);
 	if (err)
@@ -431,6 +475,12 @@ static int migrate_option(struct migrate_opts *o, int c, const char *arg)
 			return usage_error(MIGRATE_USAGE, "--max-migrations is 1 to 10, not '%s'",
 					   arg);
 		break;
+	case 'w':
+		if (strlen(arg) >= 64 || strchr(arg, ' '))
+			return usage_error(MIGRATE_USAGE, "--watch-ip takes ADDR[@DEV], not '%s'",
+					   arg);
+		o->watch = arg;
+		break;
 	case 'f':
 		o->force = true;
 		break;
@@ -460,6 +510,7 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		{ "streams", required_argument, NULL, 's' },
 		{ "bandwidth", required_argument, NULL, 'b' },
 		{ "max-migrations", required_argument, NULL, 'm' },
+		{ "watch-ip", required_argument, NULL, 'w' },
 		{ "force-cutover", no_argument, NULL, 'f' },
 		{ "keep-source", no_argument, NULL, 'K' },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -503,6 +554,11 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		printf("preflight passed on both hosts: %s can move to %s\n",
 		       o.vm, o.to);
 	} else if (!err) {
+		/* The guest runs there: let go here first, then measure. */
+		if (!o.keep_source)
+			m.vm.driver->release(&m.vm);
+		m.attached = o.keep_source;
+		measure_source_combine(&m.ms, m.ctl, &m.dt);
 		report(&m);
 	} else {
 		/* Nothing ran on the destination: the VM goes on here. */
@@ -514,10 +570,9 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 			strerror(-err), m.paused ? "the VM was resumed here" :
 			"the VM runs on here, untouched");
 	}
-	if (m.attached && !err && !o.dry_run && !o.keep_source)
-		m.vm.driver->release(&m.vm);
-	else if (m.attached)
+	if (m.attached)
 		m.vm.driver->detach(&m.vm);
+	measure_stop(&m.ms);
 	engine_close(&m.e);
 	if (m.ctl >= 0)
 		close(m.ctl);

@@ -30,6 +30,7 @@
 #include "engine.h"
 #include "host.h"
 #include "link.h"
+#include "measure.h"
 #include "parse.h"
 #include "shmctl.h"
 #include "vmm.h"
@@ -258,6 +259,8 @@ static int wait_done(struct engine *e, char *why, size_t len)
 static void receive_migration(int fd, const char *line, const char *peer)
 {
 	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
+	char watch[64];
+	struct measure ms = {};
 	struct vmm vm = {};
 	struct engine e = {};
 	struct incoming *in = NULL;
@@ -310,6 +313,8 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	}
 	created = true;
+	measure_start(&ms, vm.pid,
+		      link_get(line, "watch", watch, sizeof(watch)) ? NULL : watch);
 	in = incoming_add(streams);
 	if (!in || link_send(fd, "OK id=%u", in->id)) {
 		err = -ENOMEM;
@@ -337,16 +342,22 @@ static void receive_migration(int fd, const char *line, const char *peer)
 	      wait_done(&e, why, sizeof(why));
 	if (err)
 		goto fail;
-	err = vm.driver->restore_state(&vm, state, state_len) ?:
-	      vm.driver->resume(&vm) ?: vm.driver->running(&vm);
+	err = vm.driver->restore_state(&vm, state, state_len);
+	if (!err) {
+		measure_dest_resuming(&ms);
+		err = vm.driver->resume(&vm) ?: vm.driver->running(&vm);
+	}
 	if (err) {
 		snprintf(why, sizeof(why), "the VM did not run on the destination: %s",
 			 vm.err);
 		goto fail;
 	}
+	/* The milestone for tracing; the guest runs, whatever it says. */
+	engine_command(&e, SHM_CMD_SESSION_RESUMED);
 	link_send(fd, "RUNNING");
 	say(in->id, "the VM runs here now");
 	vm.driver->detach(&vm);
+	measure_dest_answer(&ms, fd);
 	goto out;
 fail:
 	if (in)
@@ -357,6 +368,7 @@ fail:
 	if (created)
 		vm.driver->destroy(&vm);
 out:
+	measure_stop(&ms);
 	free(state);
 	engine_close(&e);
 	if (in)

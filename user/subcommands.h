@@ -30,6 +30,8 @@
 		   "receive migrations on this host")			\
 	SUBCOMMAND("status", status_main,				\
 		   "show the migrations in flight on this host")	\
+	SUBCOMMAND("downtime", downtime_main,				\
+		   "measure a VM's blackout and its packets' gaps")	\
 	/* end of the list: new lines go above this comment */
 
 #define SHMCTL_DECLARE_SUBCOMMAND(name, entry, summary)			\

@@ -31,6 +31,7 @@
 struct vmm {
 	const struct vmm_driver *driver;
 	uint64_t ram_bytes;		/* guest RAM, for preflight */
+	int pid;			/* the VMM, for the downtime probe */
 	char err[VMM_ERR_MAX];		/* why the last operation failed */
 	void *priv;			/* the driver's */
 };

@@ -29,6 +29,8 @@
 /* What a VMM runs with: `shm-testvmm run` options of the same names. */
 struct tv_config {
 	uint64_t ram, vcpus, slots, writer_pages, writer_rate, manual_protect;
+	/* Its beacon (tests/vmm/beacon.c): IPv4 addresses in host order. */
+	uint64_t beacon_from, beacon_to, beacon_port;
 };
 
 /* struct vmm's priv. */

@@ -97,6 +97,7 @@ int tv_connect(struct vmm *v)
 	    getsockopt(tv->ctl, SOL_SOCKET, SO_PEERCRED, &cred, &len))
 		return tv_fail(v, -errno, "control socket: %m");
 	tv->pid = cred.pid;
+	v->pid = cred.pid;
 	err = tv_cmd(v, reply, sizeof(reply), "info") ?:
 	      tv_parse(v, reply, ' ', false, "its info", &tv->cfg);
 	if (err)

@@ -11,6 +11,7 @@
  * directory; the log stays there, for the post-mortem of a failure.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,6 +42,9 @@ static const struct tv_field {
 	{ "writer_pages", offsetof(struct tv_config, writer_pages), 0, 1 << 28 },
 	{ "writer_rate", offsetof(struct tv_config, writer_rate), 0, 1000000000 },
 	{ "manual_protect", offsetof(struct tv_config, manual_protect), 0, 1 },
+	{ "beacon_from", offsetof(struct tv_config, beacon_from), 0, UINT32_MAX },
+	{ "beacon_to", offsetof(struct tv_config, beacon_to), 0, UINT32_MAX },
+	{ "beacon_port", offsetof(struct tv_config, beacon_port), 0, 65535 },
 };
 
 static uint64_t *tv_at(struct tv_config *cfg, const struct tv_field *f)
@@ -100,6 +104,10 @@ int tv_parse(struct vmm *v, const char *text, char sep, bool strict,
 		if (!(seen & 1u << i))
 			return tv_fail(v, -EINVAL, "%s: no %s", whose, tv_fields[i].key);
 	}
+	if (!cfg->beacon_from != !cfg->beacon_to ||
+	    !cfg->beacon_to != !cfg->beacon_port)
+		return tv_fail(v, -EINVAL, "%s: a beacon needs both addresses and a port",
+			       whose);
 	if (cfg->ram % (2 * MIB))
 		return tv_fail(v, -EINVAL, "%s: ram=%llu is not a multiple of 2 MiB",
 			       whose, (unsigned long long)cfg->ram);
@@ -158,18 +166,34 @@ static int tv_spawn(struct vmm *v)
 {
 	struct tv *tv = v->priv;
 	const struct tv_config *c = &tv->cfg;
-	char exe[PATH_MAX], num[5][24];
-	char *argv[] = { exe, "run", "--incoming", "--exit-on-hangup",
+	char exe[PATH_MAX], num[5][24], from[INET_ADDRSTRLEN];
+	char to[INET_ADDRSTRLEN + 8];
+	char *argv[22] = { exe, "run", "--incoming", "--exit-on-hangup",
 		"--ctl", tv->sock,
 		"--ram", num[0], "--vcpus", num[1], "--slots", num[2],
-		"--writer-pages", num[3], "--writer-rate", num[4],
-		c->manual_protect ? "--manual-protect" : NULL, NULL };
+		"--writer-pages", num[3], "--writer-rate", num[4] };
+	char **more = &argv[16];
+	struct in_addr in;
 	sigset_t none;
 	int log, err;
 
 	err = tv_find_exe(v, exe, sizeof(exe));
 	if (err)
 		return err;
+	if (c->manual_protect)
+		*more++ = "--manual-protect";
+	if (c->beacon_to) {
+		in.s_addr = htonl(c->beacon_from);
+		inet_ntop(AF_INET, &in, from, sizeof(from));
+		in.s_addr = htonl(c->beacon_to);
+		inet_ntop(AF_INET, &in, to, sizeof(to));
+		snprintf(to + strlen(to), sizeof(to) - strlen(to), ":%llu",
+			 (unsigned long long)c->beacon_port);
+		*more++ = "--beacon-from";
+		*more++ = from;
+		*more++ = "--beacon-to";
+		*more++ = to;
+	}
 	snprintf(num[0], sizeof(num[0]), "%lluM", (unsigned long long)(c->ram / MIB));
 	snprintf(num[1], sizeof(num[1]), "%llu", (unsigned long long)c->vcpus);
 	snprintf(num[2], sizeof(num[2]), "%llu", (unsigned long long)c->slots);

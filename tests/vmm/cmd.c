@@ -5,6 +5,9 @@
  *   pause            kick the vCPUs out and keep them (and the writer) out;
  *                    answers once all are out
  *   resume           let them run again (a destination: after restore)
+ *   blackout MS      pause for MS ms, then resume: "ok paused_us=N
+ *                    start_ns=T end_ns=T", how long and when (CLOCK_MONOTONIC)
+ *                    the vCPU threads were all out of KVM_RUN (running)
  *   save FILE        vCPU and writer state to FILE (paused)
  *   restore FILE     and back, into this VM (paused)
  *   report SESSION   the writer reports its writes to this shm session
@@ -14,12 +17,13 @@
  *   stats            state=running|paused|failed started=VCPUS writes=N
  *                    vcpu0=N... writer=N exits=N reports=N report_errors=N
  *   info             pid=PID vmfd=FD ramfd=FD ram=BYTES slots=N vcpus=N
- *                    writer_pages=N writer_rate=N manual_protect=0|1:
+ *                    writer_pages=N writer_rate=N manual_protect=0|1
+ *                    beacon_from=IP beacon_to=IP beacon_port=N (numbers):
  *                    pidfd_getfd(pidfd_open(PID), vmfd) gets the VM, and
  *                    /proc/PID/fd/RAMFD the RAM, memfd or file; the rest
  *                    says how to start a destination like it (run's
- *                    --ram, --vcpus, --writer-pages, --writer-rate and
- *                    --manual-protect)
+ *                    --ram, --vcpus, --writer-pages, --writer-rate,
+ *                    --manual-protect and --beacon-*)
  *   quit             exit (the answer comes first)
  *
  * check and selfcheck answer "ok pages=N", the others "ok" plus details;
@@ -30,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "vmm.h"
 
@@ -50,6 +55,36 @@ static int cmd_resume(struct vm *vm, const char *arg, char *reply, size_t len)
 	if (vm_resume(vm))
 		return -1;
 	vm->resumed = true;
+	return 0;
+}
+
+/*
+ * A blackout of a known length, for the downtime probes to measure: the
+ * vCPUs (and the writer) out for MS milliseconds, then back. Answers when
+ * the last vCPU thread left KVM_RUN and the first went back in, and how
+ * long that was: the guest ran at neither end of it.
+ */
+static int cmd_blackout(struct vm *vm, const char *arg, char *reply,
+			size_t len)
+{
+	uint64_t start, end;
+	struct timespec wait;
+	char *end_arg;
+	unsigned long ms = strtoul(arg, &end_arg, 10);
+
+	if (*end_arg || !ms || ms > 60000)
+		return vm_error(vm, "blackout: '%s' is not 1 to 60000 ms", arg);
+	if (vm_paused(vm))
+		return vm_error(vm, "blackout: the VM is paused already");
+	wait.tv_sec = ms / 1000;
+	wait.tv_nsec = ms % 1000 * 1000000;
+	vm_pause(vm);
+	nanosleep(&wait, NULL);
+	if (vm_resume(vm) || vm_last_blackout(vm, &start, &end))
+		return -1;
+	snprintf(reply, len, "paused_us=%llu start_ns=%llu end_ns=%llu",
+		 (unsigned long long)((end - start) / 1000),
+		 (unsigned long long)start, (unsigned long long)end);
 	return 0;
 }
 
@@ -142,17 +177,19 @@ static int cmd_info(struct vm *vm, const char *arg, char *reply, size_t len)
 {
 	const struct vm_config *cfg = &vm->cfg;
 
-	snprintf(reply, len, "pid=%d vmfd=%d ramfd=%d ram=%llu slots=%u vcpus=%u writer_pages=%llu writer_rate=%llu manual_protect=%d",
+	snprintf(reply, len, "pid=%d vmfd=%d ramfd=%d ram=%llu slots=%u vcpus=%u writer_pages=%llu writer_rate=%llu manual_protect=%d beacon_from=%u beacon_to=%u beacon_port=%u",
 		 getpid(), vm->fd, vm->ram_fd, (unsigned long long)cfg->ram_size,
 		 cfg->nr_slots, cfg->nr_vcpus,
 		 (unsigned long long)cfg->writer_pages,
-		 (unsigned long long)cfg->writer_rate, cfg->manual_protect);
+		 (unsigned long long)cfg->writer_rate, cfg->manual_protect,
+		 cfg->beacon_from, cfg->beacon_to, cfg->beacon_port);
 	return 0;
 }
 
 static const struct cmd cmds[] = {
 	{ "pause", NULL, cmd_pause },
 	{ "resume", NULL, cmd_resume },
+	{ "blackout", "MS", cmd_blackout },
 	{ "save", "FILE", cmd_save },
 	{ "restore", "FILE", cmd_restore },
 	{ "report", "SESSION", cmd_report },

@@ -16,6 +16,7 @@
  * asks the guest to check itself, prints stats and exits 0 if all is well.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -43,6 +44,8 @@ static const char usage[] =
 "  --seed N            of the random workloads (1)\n"
 "  --writer-pages N    pages the VMM's writer thread writes (0: no writer)\n"
 "  --writer-rate N     its pages/s, 0: unthrottled (1000)\n"
+"  --beacon-from IP    the VM's address: a UDP datagram from it for each\n"
+"  --beacon-to IP:PORT millisecond in which the guest made progress\n"
 "  --ctl SOCKET        serve the control socket there\n"
 "  --incoming          destination: wait for RAM, restore and resume\n"
 "  --exit-on-hangup    incoming: quit when a control client hangs up\n"
@@ -79,6 +82,27 @@ static uint64_t parse_size(const char *s)
 	return n * (*end == 'G' || *end == 'g' ? GIB : MIB);
 }
 
+/* "A.B.C.D", or with @port "A.B.C.D:PORT"; host byte order. */
+static uint32_t parse_ipv4(const char *s, uint16_t *port)
+{
+	char addr[INET_ADDRSTRLEN], *colon;
+	struct in_addr in;
+
+	snprintf(addr, sizeof(addr), "%s", s);
+	colon = strchr(addr, ':');
+	if (!port != !colon)
+		die("%s: want %s", s, port ? "IP:PORT" : "an IPv4 address");
+	if (colon) {
+		*colon = '\0';
+		*port = parse_num(colon + 1, "port");
+		if (!*port)
+			die("%s: port 0", s);
+	}
+	if (inet_pton(AF_INET, addr, &in) != 1 || !in.s_addr)
+		die("%s: not an IPv4 address", s);
+	return ntohl(in.s_addr);
+}
+
 static uint32_t parse_workload(const char *s)
 {
 	uint32_t i;
@@ -102,6 +126,7 @@ static void parse_run(int argc, char **argv, struct vm_config *cfg,
 		{ "writer-pages", 1, NULL, 'W' }, { "writer-rate", 1, NULL, 'T' },
 		{ "ctl", 1, NULL, 'C' }, { "incoming", 0, NULL, 'i' },
 		{ "exit-on-hangup", 0, NULL, 'x' },
+		{ "beacon-from", 1, NULL, 'b' }, { "beacon-to", 1, NULL, 'B' },
 		{ "duration", 1, NULL, 'd' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -156,6 +181,12 @@ static void parse_run(int argc, char **argv, struct vm_config *cfg,
 		case 'x':
 			cfg->exit_on_hangup = true;
 			break;
+		case 'b':
+			cfg->beacon_from = parse_ipv4(optarg, NULL);
+			break;
+		case 'B':
+			cfg->beacon_to = parse_ipv4(optarg, &cfg->beacon_port);
+			break;
 		case 'd':
 			*duration = parse_num(optarg, "--duration");
 			break;
@@ -177,6 +208,8 @@ static void parse_run(int argc, char **argv, struct vm_config *cfg,
 		die("--vcpus: 1 to %d", GUEST_MAX_VCPUS);
 	if (cfg->workload == WORKLOAD_HOT && !cfg->hot)
 		die("--hot: at least 1");
+	if (!cfg->beacon_from != !cfg->beacon_to)
+		die("--beacon-from and --beacon-to go together");
 }
 
 static int run_main(int argc, char **argv)
@@ -210,6 +243,8 @@ static int run_main(int argc, char **argv)
 	vcpus_start(&vm);
 	if (cfg.writer_pages)
 		writer_start(&vm);
+	if (cfg.beacon_to)
+		beacon_start(&vm);
 	printf("shm-testvmm: pid %d vmfd %d, %s, %llu MiB in %u slots, %u vCPUs, %s\n",
 	       getpid(), vm.fd, cfg.incoming ? "incoming" : "running",
 	       (unsigned long long)(cfg.ram_size / MIB), cfg.nr_slots,

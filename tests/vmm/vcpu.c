@@ -28,6 +28,14 @@ static void vcpu_kick_handler(int sig)
 {
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
 /* Only the first failure is kept: the later ones tend to be its echoes. */
 static bool vcpu_fail(struct vcpu *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -55,11 +63,14 @@ static void vcpu_park(struct vcpu *v)
 
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause) {
+		v->parked_ns = now_ns();
 		v->out = true;
 		pthread_cond_broadcast(&vm->cond);
 		while (vm->pause)
 			pthread_cond_wait(&vm->cond, &vm->lock);
 		v->out = false;
+		v->unparked_ns = now_ns();
+		pthread_cond_broadcast(&vm->cond);
 	}
 	v->run->immediate_exit = 0;
 	pthread_mutex_unlock(&vm->lock);
@@ -197,6 +208,35 @@ void vm_pause(struct vm *vm)
 	while (!vm_all_out(vm))
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_last_blackout(struct vm *vm, uint64_t *start_ns, uint64_t *end_ns)
+{
+	struct timespec until;
+	unsigned int i, back;
+	int err = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&vm->lock);
+	do {
+		for (i = back = 0; i < vm->cfg.nr_vcpus; i++)
+			back += !vm->vcpus[i].out &&
+				vm->vcpus[i].unparked_ns > vm->vcpus[i].parked_ns;
+	} while (back < vm->cfg.nr_vcpus && !vm->pause &&
+		 !(err = pthread_cond_timedwait(&vm->cond, &vm->lock, &until)));
+	*start_ns = 0;
+	*end_ns = UINT64_MAX;
+	for (i = 0; i < vm->cfg.nr_vcpus; i++) {
+		if (vm->vcpus[i].parked_ns > *start_ns)
+			*start_ns = vm->vcpus[i].parked_ns;
+		if (vm->vcpus[i].unparked_ns < *end_ns)
+			*end_ns = vm->vcpus[i].unparked_ns;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (back < vm->cfg.nr_vcpus)
+		return vm_error(vm, "the vCPUs did not all come back");
+	return 0;
 }
 
 bool vm_paused(struct vm *vm)

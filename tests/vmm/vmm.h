@@ -3,11 +3,12 @@
  * shm-testvmm's library: one KVM VM with guest RAM in a shared mapping,
  * vCPU threads that can be paused and resumed, vCPU state to a file and
  * back, a writer thread that writes guest RAM the way device emulation does,
- * and the checks. The command-line program (main.c) and its control socket
+ * a beacon that sends the guest's traffic, and the checks. The command-line program (main.c) and its control socket
  * (ctl.c, cmd.c) are thin layers over it.
  *
  * Threads: the main thread serves the control socket and calls everything
- * below that is not a thread body; one thread per vCPU; one writer thread.
+ * below that is not a thread body; one thread per vCPU; one writer thread;
+ * one beacon thread.
  * vm->lock and vm->cond guard pause, the parked flags and the self-check.
  */
 #ifndef _SHM_TESTVMM_VMM_H
@@ -38,6 +39,9 @@ struct vm_config {
 	uint64_t rate, span, hot;	/* see struct guest_params */
 	uint64_t seed;
 	uint64_t writer_pages, writer_rate;	/* the writer thread's */
+	/* The beacon's IPv4 addresses (host order) and port; 0: none. */
+	uint32_t beacon_from, beacon_to;
+	uint16_t beacon_port;
 	bool verbose;
 };
 
@@ -55,6 +59,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool out;			/* parked or ended: not in KVM_RUN */
+	/* CLOCK_MONOTONIC ns of its last park and of the end of it. */
+	uint64_t parked_ns, unparked_ns;
 	bool started;			/* the guest said SYNC_STARTED */
 	uint64_t exits;			/* to user space */
 	enum check_state check;
@@ -78,6 +84,7 @@ struct vm {
 	bool restored;			/* incoming: vCPU state has been loaded */
 	bool resumed;			/* ... and run; control thread only */
 	pthread_t writer;
+	int beacon_fd;
 	/* Where the writer reports its writes to (`report`), and how often. */
 	struct nl_sock *report_sk;
 	uint32_t report_session;
@@ -119,6 +126,11 @@ void layout_load(struct vm *vm);
 void vcpus_start(struct vm *vm);
 void vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
+/*
+ * After a resume, once every vCPU is back: from the last one out of
+ * KVM_RUN to the first one back in, CLOCK_MONOTONIC ns.
+ */
+int vm_last_blackout(struct vm *vm, uint64_t *start_ns, uint64_t *end_ns);
 bool vm_paused(struct vm *vm);
 int vm_selfcheck(struct vm *vm, uint64_t *pages);
 
@@ -128,6 +140,9 @@ void writer_start(struct vm *vm);
 int writer_report_to(struct vm *vm, uint32_t session);
 void writer_hold(struct vm *vm);
 void writer_release(struct vm *vm);
+
+/* beacon.c: a datagram a millisecond while the guest makes progress. */
+void beacon_start(struct vm *vm);
 
 /* state.c: vCPU state (and the writer's) to a file and back; paused only. */
 int state_save(struct vm *vm, const char *path);

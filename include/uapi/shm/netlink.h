@@ -93,6 +93,10 @@
  *   taken, and needless, as round 1 reads every page) until the final
  *   round is asked for: EBUSY once it has been.
  *
+ * SHM_CMD_SESSION_RESUMED (admin, destination): SHM_SESSION_A_ID. The VMM
+ *   runs the VM it received (a DONE session's): the last milestone of the
+ *   migration, for tracing (the shm_cutover tracepoint).
+ *
  * SHM_CMD_SESSION_CANCEL (admin): SHM_SESSION_A_ID. Stop a session that has
  *   not finished; it moves to CANCELLED and lets go of its VM and streams.
  *   The VM itself is left as it is.
@@ -153,9 +157,17 @@ enum shm_cmd {
 	SHM_CMD_SESSION_CANCEL,
 	SHM_CMD_SESSION_PROGRESS, /* event only */
 	SHM_CMD_SESSION_DIRTY,
+	SHM_CMD_SESSION_RESUMED,
 	__SHM_CMD_MAX
 };
 #define SHM_CMD_MAX (__SHM_CMD_MAX - 1)
+
+/* Milestones of a cutover, as the shm_cutover tracepoint reports them. */
+enum shm_cutover_milestone {
+	SHM_CUTOVER_FINAL_SENT = 1,
+	SHM_CUTOVER_ACKED,
+	SHM_CUTOVER_RESUMED,
+};
 
 /* Capability bits of SHM_INFO_A_CAPS. */
 enum shm_cap {
