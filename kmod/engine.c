@@ -227,7 +227,8 @@ static int shm_next_dirty(struct shm_engine *engine, u64 *dirty, u64 *since)
 	if (err == -EAGAIN)
 		shm_engine_fail(engine, err, "the VMM kept changing its memslots");
 	else if (err)
-		shm_engine_fail(engine, err, "reading KVM's dirty log failed (%d)", err);
+		shm_engine_fail(engine, err, "reading KVM's dirty log failed (%pe)",
+				ERR_PTR(err));
 	if (err)
 		return err;
 	now = ktime_get_ns();
@@ -248,7 +249,8 @@ static int shm_control(void *data)
 	shm_vm_use_mm(&engine->vm);
 	err = shm_dirty_start(&engine->log, &engine->vm);
 	if (err) {
-		shm_engine_fail(engine, err, "cannot turn on KVM's dirty log (%d)", err);
+		shm_engine_fail(engine, err, "cannot turn on KVM's dirty log (%pe)",
+				ERR_PTR(err));
 		goto out;
 	}
 	/* The log counts from here: round 1's pages are gathered from now. */

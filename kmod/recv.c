@@ -166,7 +166,7 @@ int shm_recv_stream(void *data)
 	if (r.final)
 		shm_engine_stream_finished(engine);
 	else if (err != -EPROTO)
-		shm_engine_fail(engine, err, "stream %u from the source failed (%d)",
-				stream->index, err);
+		shm_engine_fail(engine, err, "stream %u from the source failed (%pe)",
+				stream->index, ERR_PTR(err));
 	return shm_thread_park();
 }

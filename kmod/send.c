@@ -189,8 +189,8 @@ static int shm_send_failed(struct shm_stream *stream, int err)
 {
 	if (err && err != -EINTR)
 		shm_engine_fail(stream->engine, err,
-				"stream %u to the destination failed (%d)",
-				stream->index, err);
+				"stream %u to the destination failed (%pe)",
+				stream->index, ERR_PTR(err));
 	return err;
 }
 

@@ -34,6 +34,12 @@ writes() { "$vmm" ctl "$1" stats | sed -n 's/.* writes=\([0-9]*\).*/\1/p'; }
 
 say "== two hosts: network namespaces joined by a 1 Gbit/s veth"
 hosts_make 10.215.0 1gbit
+# The VM's traffic (its beacon) goes from 10.215.0.100 to a client at
+# 10.215.0.254, whose MAC both hosts know.
+for h in "$src" "$dst"; do
+	ip -n "$h" neigh add 10.215.0.254 lladdr 02:00:00:00:00:fe dev mig0 \
+		nud permanent
+done
 # Both hosts hold the same key (on real hosts: copy it over ssh).
 head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
 
@@ -43,17 +49,20 @@ on_dst env SHM_TESTVMM_HASH="$dir/b.hash" "$SHMCTL" serve \
 	>"$dir/serve.log" 2>&1 &
 serve_pid=$!
 
-say "== host A: a VM, 128 MiB, its guest writing 1000 pages/s and its VMM 200/s"
+say "== host A: a VM, 128 MiB, its guest writing 1000 pages/s and its VMM 200/s,"
+say "   sending from 10.215.0.100 while it runs"
 on_src env SHM_TESTVMM_HASH="$dir/a.hash" "$vmm" run --ctl "$dir/vm1.sock" \
 	--ram 128M --workload random --rate 1000 --writer-pages 256 \
-	--writer-rate 200 >"$dir/vm1.log" 2>&1 &
+	--writer-rate 200 --beacon-from 10.215.0.100 \
+	--beacon-to 10.215.0.254:9 >"$dir/vm1.log" 2>&1 &
 "$vmm" ctl "$dir/vm1.sock" info >/dev/null
 sleep 1
 before=$(writes "$dir/vm1.sock")
 say "   the guest has written $before pages so far"
 
-say "== host A: shmctl migrate vm1 --to $dst_addr"
+say "== host A: shmctl migrate vm1 --to $dst_addr --watch-ip 10.215.0.100@mig0"
 on_src "$SHMCTL" migrate "$dir/vm1.sock" --to "$dst_addr" --key "$dir/key" \
+	--watch-ip 10.215.0.100@mig0 \
 	>"$dir/migrate.out" 2>&1 &
 migrate_pid=$!
 for _ in $(seq 30); do
@@ -61,12 +70,18 @@ for _ in $(seq 30); do
 	sleep 0.2
 done
 say "   meanwhile, shmctl status on host A and on host B:"
-on_src "$SHMCTL" status | diag
-on_dst "$SHMCTL" status | diag
+on_src "$SHMCTL" status >"$dir/status-a" &
+on_dst "$SHMCTL" status >"$dir/status-b"
+wait $!
+diag <"$dir/status-a"
+diag <"$dir/status-b"
 rc=0
 wait "$migrate_pid" || rc=$?
 diag <"$dir/migrate.out"
 check "shmctl migrate succeeded" test $rc -eq 0
+check "the report gives the blackout and the client gap" \
+	bash -c "grep -Eq 'blackout +[0-9]' '$dir/migrate.out' &&
+		 grep -Eq 'client gap +[0-9]' '$dir/migrate.out'"
 diag <"$dir/serve.log"
 
 vm=$(ls "$dir"/b/*.sock 2>/dev/null | head -1)

@@ -32,8 +32,16 @@ int engine_open(struct engine *e, uint32_t role, const char *name,
 	struct nl_msg *msg;
 
 	memset(e, 0, sizeof(*e));
-	if (shm_nl_open(&e->nl) != SHMCTL_EXIT_OK)
+	switch (shm_nl_open(&e->nl)) {
+	case SHMCTL_EXIT_OK:
+		break;
+	case SHMCTL_EXIT_NO_MODULE:
+		snprintf(e->nl.failure.msg, sizeof(e->nl.failure.msg),
+			 "shm.ko is not loaded on this host (modprobe shm)");
 		return -ENOENT;
+	default:
+		return -EIO;
+	}
 	msg = shm_nl_request_new(&e->nl, SHM_CMD_SESSION_NEW, 0);
 	if (!msg)
 		return -ENOMEM;

@@ -55,6 +55,7 @@ enum ucall_type {
 	UCALL_DONE,		/* self-check passed: args[0] pages checked */
 	UCALL_FAIL,		/* self-check failed: args = struct stamp_bad */
 	UCALL_PRINT,		/* args[0..1]: values for a -v host's log */
+	UCALL_BEACON,		/* vCPU 0 sends its traffic: args[0] a count */
 };
 enum sync_stage {
 	SYNC_STARTED = 1,	/* the workload loop is running */
@@ -95,6 +96,7 @@ struct guest_params {
 	uint64_t rate;			/* pages/s per vCPU, 0: unthrottled */
 	uint64_t span;			/* pages of its range a vCPU writes */
 	uint64_t hot;			/* pages in the hot set */
+	uint64_t beacon;		/* vCPU 0: UCALL_BEACON a ms; 0: never */
 	struct stamp_range writer;	/* written by the VMM, not the guest */
 };
 

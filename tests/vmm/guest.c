@@ -110,7 +110,8 @@ void guest_main(uint64_t id)
 	const uint64_t period = params->rate ?
 		params->tsc_khz * 1000 / params->rate : 0;
 	const uint64_t slack = params->tsc_khz * 50;
-	uint64_t next = rdtsc();
+	const uint64_t beacon = id ? 0 : params->beacon * params->tsc_khz;
+	uint64_t next = rdtsc(), next_beacon = next, sent = 0;
 
 	ucall(v, UCALL_PRINT, workload, period, 0, 0);
 	ucall(v, UCALL_SYNC, SYNC_STARTED, 0, 0, 0);
@@ -123,6 +124,11 @@ void guest_main(uint64_t id)
 			continue;
 		}
 		stamp_write(0, &v->range, next_page(v, workload));
+		/* A packet a millisecond: the guest's own network traffic. */
+		if (beacon && (int64_t)(rdtsc() - next_beacon) >= 0) {
+			ucall(v, UCALL_BEACON, ++sent, 0, 0, 0);
+			next_beacon = rdtsc() + beacon;
+		}
 		if (period)
 			next = pace(next, period, slack);
 	}

@@ -51,6 +51,7 @@ void layout_load(struct vm *vm)
 	p->rate = cfg->rate;
 	p->span = cfg->span ?: per_vcpu;
 	p->hot = cfg->hot;
+	p->beacon = !!cfg->beacon_to;
 	for (i = 0; i < cfg->nr_vcpus; i++) {
 		struct guest_vcpu *gv = vm_guest_vcpu(vm, i);
 

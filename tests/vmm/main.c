@@ -44,8 +44,8 @@ static const char usage[] =
 "  --seed N            of the random workloads (1)\n"
 "  --writer-pages N    pages the VMM's writer thread writes (0: no writer)\n"
 "  --writer-rate N     its pages/s, 0: unthrottled (1000)\n"
-"  --beacon-from IP    the VM's address: a UDP datagram from it for each\n"
-"  --beacon-to IP:PORT millisecond in which the guest made progress\n"
+"  --beacon-from IP    the VM's address: its guest sends a UDP datagram\n"
+"  --beacon-to IP:PORT from it every millisecond it runs\n"
 "  --ctl SOCKET        serve the control socket there\n"
 "  --incoming          destination: wait for RAM, restore and resume\n"
 "  --exit-on-hangup    incoming: quit when a control client hangs up\n"
@@ -244,7 +244,7 @@ static int run_main(int argc, char **argv)
 	if (cfg.writer_pages)
 		writer_start(&vm);
 	if (cfg.beacon_to)
-		beacon_start(&vm);
+		beacon_open(&vm);
 	printf("shm-testvmm: pid %d vmfd %d, %s, %llu MiB in %u slots, %u vCPUs, %s\n",
 	       getpid(), vm.fd, cfg.incoming ? "incoming" : "running",
 	       (unsigned long long)(cfg.ram_size / MIB), cfg.nr_slots,

@@ -101,6 +101,9 @@ static bool vcpu_ucall(struct vcpu *v, uint32_t type)
 		}
 		pthread_mutex_unlock(&vm->lock);
 		return true;
+	case UCALL_BEACON:
+		beacon_send(vm, arg[0]);
+		return true;
 	case UCALL_PRINT:
 		if (vm->cfg.verbose)
 			fprintf(stderr, "shm-testvmm: vCPU %u says %#llx %#llx\n",

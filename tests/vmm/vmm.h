@@ -7,8 +7,8 @@
  * (ctl.c, cmd.c) are thin layers over it.
  *
  * Threads: the main thread serves the control socket and calls everything
- * below that is not a thread body; one thread per vCPU; one writer thread;
- * one beacon thread.
+ * below that is not a thread body; one thread per vCPU; one writer
+ * thread.
  * vm->lock and vm->cond guard pause, the parked flags and the self-check.
  */
 #ifndef _SHM_TESTVMM_VMM_H
@@ -141,8 +141,9 @@ int writer_report_to(struct vm *vm, uint32_t session);
 void writer_hold(struct vm *vm);
 void writer_release(struct vm *vm);
 
-/* beacon.c: a datagram a millisecond while the guest makes progress. */
-void beacon_start(struct vm *vm);
+/* beacon.c: the guest's traffic, a datagram per UCALL_BEACON. */
+void beacon_open(struct vm *vm);
+void beacon_send(struct vm *vm, uint64_t seq);
 
 /* state.c: vCPU state (and the writer's) to a file and back; paused only. */
 int state_save(struct vm *vm, const char *path);
