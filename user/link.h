@@ -14,9 +14,16 @@
  *   (source opens N data connections: STREAM id=ID index=I, each OK)
  *   dest:   READY                          its session runs
  *   source: STATE len=BYTES, then the bytes, after the final round
+ *   dest:   RESTORED                       the VM could run there
+ *   source: GO                             it will never run here again
  *   dest:   RUNNING                        the guest runs there
+ *   source: CLOCK ...                      the downtime's halves (measure.h)
  * Either side ends the migration by closing the connection, or with an
- * ERR line saying why; before RUNNING, that is a failure on both sides.
+ * ERR line saying why; before GO, that is a failure on both sides and the
+ * VM runs on at the source. GO commits: the destination runs the VM once
+ * it has GO, and never without; after GO the source resumes its VM only
+ * on an ERR, which the destination sends once its VM is gone, never on
+ * silence or a broken connection: one VM never runs twice.
  */
 #ifndef SHMCTL_LINK_H
 #define SHMCTL_LINK_H

@@ -63,7 +63,7 @@ struct migration {
 	struct engine e;
 	int ctl;
 	int fds[SHM_MAX_STREAMS];
-	bool attached, started, paused, tty;
+	bool attached, started, paused, committed, tty;
 	uint64_t t_start, t_pause, t_end;
 	uint64_t t_sample;		/* of m->last */
 	double rate;			/* bytes/s, measured here */
@@ -313,7 +313,16 @@ static int cutover(struct migration *m)
 	free(state);
 	if (err)
 		return fail(m, err, "the vCPU state did not reach the destination");
-	err = expect(m, "RUNNING", line, sizeof(line), LINK_TIMEOUT_MS);
+	err = expect(m, "RESTORED", line, sizeof(line), LINK_TIMEOUT_MS);
+	if (err)
+		return err;
+	/* From here on the VM is the destination's: see link.h. */
+	m->committed = true;
+	err = link_send(m->ctl, "GO") ?:
+	      expect(m, "RUNNING", line, sizeof(line), LINK_TIMEOUT_MS);
+	/* Its ERR says it removed its VM: ours may run again. */
+	if (err == -EREMOTEIO)
+		m->committed = false;
 	m->t_end = now_ms();
 	return err;
 }
@@ -560,6 +569,10 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		m.attached = o.keep_source;
 		measure_source_combine(&m.ms, m.ctl, &m.dt);
 		report(&m);
+	} else if (m.committed) {
+		/* It may run there: resuming it here could run it twice. */
+		fprintf(stderr, "%sshmctl: migration of %s: %s after the destination was told to run the VM; it may run there now: the VM stays paused here (check the destination before resuming it here)\n",
+			m.tty ? "\n" : "", o.vm, m.why);
 	} else {
 		/* Nothing ran on the destination: the VM goes on here. */
 		if (m.paused && m.vm.driver->resume(&m.vm))

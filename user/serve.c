@@ -259,7 +259,7 @@ static int wait_done(struct engine *e, char *why, size_t len)
 static void receive_migration(int fd, const char *line, const char *peer)
 {
 	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
-	char watch[64];
+	char watch[64], go[64];
 	struct measure ms = {};
 	struct vmm vm = {};
 	struct engine e = {};
@@ -343,10 +343,22 @@ static void receive_migration(int fd, const char *line, const char *peer)
 	if (err)
 		goto fail;
 	err = vm.driver->restore_state(&vm, state, state_len);
-	if (!err) {
-		measure_dest_resuming(&ms);
-		err = vm.driver->resume(&vm) ?: vm.driver->running(&vm);
+	if (err) {
+		snprintf(why, sizeof(why), "the VM did not run on the destination: %s",
+			 vm.err);
+		goto fail;
 	}
+	/* Run only with the source's word that it never will again. */
+	err = link_send(fd, "RESTORED") ?:
+	      link_recv(fd, go, sizeof(go), LINK_TIMEOUT_MS);
+	if (err || !link_is(go, "GO")) {
+		snprintf(why, sizeof(why), "the source did not say go (%s)",
+			 err ? strerror(-err) : go);
+		err = err ?: -EPROTO;
+		goto fail;
+	}
+	measure_dest_resuming(&ms);
+	err = vm.driver->resume(&vm) ?: vm.driver->running(&vm);
 	if (err) {
 		snprintf(why, sizeof(why), "the VM did not run on the destination: %s",
 			 vm.err);
@@ -364,9 +376,10 @@ fail:
 		say(in->id, "failed: %s", why[0] ? why : strerror(-err));
 	else
 		say(0, "refused %s: %s", peer, why[0] ? why : strerror(-err));
-	link_send(fd, "ERR %s", why[0] ? why : strerror(-err));
+	/* Gone before we say so: the source may resume its VM on ERR. */
 	if (created)
 		vm.driver->destroy(&vm);
+	link_send(fd, "ERR %s", why[0] ? why : strerror(-err));
 out:
 	measure_stop(&ms);
 	free(state);

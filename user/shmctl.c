@@ -39,7 +39,11 @@ static void print_usage(FILE *f, const char *usage)
 	for (;;) {
 		size_t len = strcspn(line, "\n");
 
-		fprintf(f, "%s shmctl %.*s\n", prefix, (int)len, line);
+		/* A line that starts with a blank goes on the one before. */
+		if (line[0] == ' ')
+			fprintf(f, "%s        %.*s\n", prefix, (int)len, line);
+		else
+			fprintf(f, "%s shmctl %.*s\n", prefix, (int)len, line);
 		if (!line[len])
 			break;
 		line += len + 1;
@@ -130,7 +134,8 @@ static void print_help(FILE *f)
 	      "  -V, --version  print the versions of shmctl and of its kernel interface\n"
 	      "\nRun 'shmctl COMMAND --help' for the usage of one command.\n"
 	      "Exit status: 0 success, 1 failure, 2 usage error, 3 module not loaded,\n"
-	      "4 permission denied, 5 no such session.\n", f);
+	      "4 permission denied, 5 no such session, 6 migration refused before\n"
+	      "anything moved.\n", f);
 }
 
 static void print_version(void)

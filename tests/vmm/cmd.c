@@ -105,8 +105,16 @@ static int cmd_save(struct vm *vm, const char *arg, char *reply, size_t len)
 	return state_save(vm, arg) ?: hash_for_test(vm);
 }
 
+/*
+ * SHM_TESTVMM_RESTORE_DELAY_MS=N: restore takes N ms longer, a window in
+ * which tests break the link at the very end of a migration.
+ */
 static int cmd_restore(struct vm *vm, const char *arg, char *reply, size_t len)
 {
+	const char *delay = getenv("SHM_TESTVMM_RESTORE_DELAY_MS");
+
+	if (delay)
+		usleep(strtoul(delay, NULL, 10) * 1000);
 	return state_restore(vm, arg) ?: hash_for_test(vm);
 }
 

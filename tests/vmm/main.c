@@ -53,6 +53,7 @@ static const char usage[] =
 "  --duration S        run S seconds, self-check, print stats, exit\n"
 "  -v                  say more on stderr\n"
 "  environment: SHM_TESTVMM_HASH=FILE: page hashes to FILE on save, restore\n"
+"               SHM_TESTVMM_RESTORE_DELAY_MS=N: restore takes N ms longer\n"
 "       shm-testvmm ctl SOCKET COMMAND [FILE]\n"
 "       shm-testvmm getfd PID FD\n"
 "       shm-testvmm hold\n";
