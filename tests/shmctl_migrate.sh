@@ -180,10 +180,11 @@ seen=$(jq -r --argjson g "${gap:-0}" '[.long_gaps[] | select(.kind == "packets")
 	| .us] | min_by(. - $g | fabs) // 0' "$dir/probe.json")
 check "the report measures the blackout" test -n "$blackout"
 check "the report measures the client gap" test -n "$gap"
-# The guest's last datagram leaves in the exit that sent it, a little
-# after the vCPU stopped running: 1 ms of slack.
+# The guest's last datagram leaves in the exit that sent it, after the
+# vCPU stopped running, later still if emulation deschedules the thread
+# in between: 10 ms of slack.
 check "client gap ($gap us) >= blackout ($blackout us)" \
-	test "${gap:-0}" -ge $((${blackout:-1000000} - 1000))
+	test "${gap:-0}" -ge $((${blackout:-1000000} - 10000))
 check "shmctl downtime on its own sees that gap (${seen} us)" \
 	test "${seen:-0}" -ge $((${gap:-1000000} - 2000)) -a \
 	"${seen:-0}" -le $((${gap:-0} + 2000))
