@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 
 #include "auth.h"
+#include "clock.h"
 
 #define AUTH_MAGIC	"SHMAUTH1"
 #define AUTH_MAGIC_LEN	8
@@ -172,14 +173,6 @@ static bool auth_equal(const uint8_t *a, const uint8_t *b, size_t len)
 	return !diff;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * Sends (@out) or receives exactly @len bytes by @deadline (ms of
  * CLOCK_MONOTONIC, negative for none). A receive never asks for more than
@@ -193,7 +186,7 @@ static int auth_io(int fd, void *buf, size_t len, bool out, int64_t deadline)
 	ssize_t n;
 
 	while (len) {
-		left = deadline < 0 ? -1 : deadline - now_ms();
+		left = deadline < 0 ? -1 : deadline - (int64_t)monotonic_ms();
 		if (deadline >= 0 && left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : left);
@@ -220,7 +213,7 @@ static int auth_io(int fd, void *buf, size_t len, bool out, int64_t deadline)
 int auth_handshake(int fd, const struct auth_key *key, bool initiator,
 		   int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)monotonic_ms() + timeout_ms;
 	char role = initiator ? 'I' : 'R', peer_role = initiator ? 'R' : 'I';
 	uint8_t mine[AUTH_MAC_LEN], peer[AUTH_MAC_LEN], expect[AUTH_MAC_LEN];
 	struct auth_hello ours, theirs;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "json.h"
 #include "parse.h"
 #include "probe.h"
@@ -47,14 +48,6 @@ struct downtime {
 	bool json;
 	uint64_t start_ns;
 };
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ULL + t.tv_nsec;
-}
 
 /* Seconds from the start of the probe to @ns; 0 for "never". */
 static double since_start(const struct downtime *d, uint64_t ns)

@@ -15,20 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "link.h"
 #include "measure.h"
 #include "probe.h"
 
 #define FIRST_PACKET_WAIT_MS	1000
 #define CLOCK_TIMEOUT_MS	5000
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ULL + t.tv_nsec;
-}
 
 static void boot_id(char *id, size_t len)
 {

@@ -32,6 +32,7 @@
 #include <shm/wire.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "engine.h"
 #include "host.h"
 #include "json.h"
@@ -79,14 +80,6 @@ static volatile sig_atomic_t interrupted;
 static void on_signal(int sig)
 {
 	interrupted = sig;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000ULL + t.tv_nsec / 1000000;
 }
 
 static int fail(struct migration *m, int err, const char *fmt, ...)
@@ -207,7 +200,7 @@ static int open_streams(struct migration *m, const struct auth_key *key,
  */
 static void measure_rate(struct migration *m, const struct engine_figures *f)
 {
-	uint64_t now = now_ms();
+	uint64_t now = monotonic_ms();
 	double rate;
 
 	if (m->t_sample && now > m->t_sample &&
@@ -295,7 +288,7 @@ static int cutover(struct migration *m)
 	void *state;
 	int err;
 
-	m->t_pause = now_ms();
+	m->t_pause = monotonic_ms();
 	err = m->vm.driver->pause(&m->vm);
 	if (err)
 		return fail(m, err, "%s", m->vm.err);
@@ -323,7 +316,7 @@ static int cutover(struct migration *m)
 	/* Its ERR says it removed its VM: ours may run again. */
 	if (err == -EREMOTEIO)
 		m->committed = false;
-	m->t_end = now_ms();
+	m->t_end = monotonic_ms();
 	return err;
 }
 
@@ -557,7 +550,7 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	m.t_start = now_ms();
+	m.t_start = monotonic_ms();
 	err = migrate(&m);
 	if (!err && o.dry_run) {
 		printf("preflight passed on both hosts: %s can move to %s\n",

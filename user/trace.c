@@ -18,6 +18,7 @@
 
 #include "bpf/trace.skel.h"
 #include "../bpf/trace.h"
+#include "clock.h"
 #include "json.h"
 #include "names.h"
 #include "netlink.h"
@@ -41,14 +42,6 @@ struct tracer {
 	uint64_t start_ns;
 	unsigned long events;
 };
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static const char *const kind_names[] = {
 	[SHM_TRACE_NEW] = "new",

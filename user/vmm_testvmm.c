@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "vmm_testvmm.h"
 
@@ -149,7 +150,7 @@ static int tv_restore_state(struct vmm *v, const void *buf, size_t len)
  */
 static int tv_running(struct vmm *v)
 {
-	uint64_t start = tv_now_ms(), since = 0, base = 0, writes, writer;
+	uint64_t start = monotonic_ms(), since = 0, base = 0, writes, writer;
 	char reply[1024], state[16], a[24], b[24];
 	int err;
 
@@ -168,14 +169,14 @@ static int tv_running(struct vmm *v)
 			return tv_cmd(v, NULL, 0, "selfcheck") ?:
 			       tv_fail(v, -EIO, "the guest failed");
 		if (!strcmp(state, "running") && !since) {
-			since = tv_now_ms();
+			since = monotonic_ms();
 			base = writes + writer;
 		} else if (since && writes + writer != base) {
 			return 0;
-		} else if (since && tv_now_ms() - since >= TV_IDLE_MS) {
+		} else if (since && monotonic_ms() - since >= TV_IDLE_MS) {
 			return tv_cmd(v, NULL, 0, "selfcheck");
 		}
-		if (tv_now_ms() - start >= TV_RUNNING_MS)
+		if (monotonic_ms() - start >= TV_RUNNING_MS)
 			return tv_fail(v, -ETIMEDOUT, "guest not seen running in %d s: %s",
 				       TV_RUNNING_MS / 1000, reply);
 		usleep(TV_POLL_MS * 1000);

@@ -49,7 +49,6 @@ struct tv {
 /* "test VMM at SOCKET: " and the sentence into v->err; returns @err. */
 int tv_fail(struct vmm *v, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-uint64_t tv_now_ms(void);
 /* v->priv, zeroed but for ctl = -1; NULL (and v->err) if out of memory. */
 struct tv *tv_new(struct vmm *v);
 void tv_free(struct vmm *v);

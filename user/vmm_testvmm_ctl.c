@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "vmm_testvmm.h"
 
@@ -38,14 +39,6 @@ int tv_fail(struct vmm *v, int err, const char *fmt, ...)
 	vsnprintf(v->err + n, sizeof(v->err) - n, fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-uint64_t tv_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000ULL + t.tv_nsec / 1000000;
 }
 
 struct tv *tv_new(struct vmm *v)

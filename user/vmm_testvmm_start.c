@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "shmctl.h"
 #include "vmm_testvmm.h"
@@ -241,7 +242,7 @@ static const char *tv_last_words(struct tv *tv, char *buf, size_t len)
 static int tv_wait_connect(struct vmm *v)
 {
 	struct tv *tv = v->priv;
-	uint64_t deadline = tv_now_ms() + TV_START_MS;
+	uint64_t deadline = monotonic_ms() + TV_START_MS;
 	char why[256];
 	pid_t r;
 	int err;
@@ -256,7 +257,7 @@ static int tv_wait_connect(struct vmm *v)
 			return tv_fail(v, -ECHILD, "it exited at start: %s",
 				       tv_last_words(tv, why, sizeof(why)));
 		}
-		if (tv_now_ms() > deadline)
+		if (monotonic_ms() > deadline)
 			return tv_fail(v, -ETIMEDOUT, "no control socket after %d s",
 				       TV_START_MS / 1000);
 		usleep(TV_POLL_MS * 1000);
