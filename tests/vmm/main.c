@@ -241,11 +241,12 @@ static int run_main(int argc, char **argv)
 	vm.pause = cfg.incoming;
 	if (ctl)
 		lfd = ctl_listen(ctl);
+	/* Before the vCPUs: a datagram sent on it unbound would bind it. */
+	if (cfg.beacon_to)
+		beacon_open(&vm);
 	vcpus_start(&vm);
 	if (cfg.writer_pages)
 		writer_start(&vm);
-	if (cfg.beacon_to)
-		beacon_open(&vm);
 	printf("shm-testvmm: pid %d vmfd %d, %s, %llu MiB in %u slots, %u vCPUs, %s\n",
 	       getpid(), vm.fd, cfg.incoming ? "incoming" : "running",
 	       (unsigned long long)(cfg.ram_size / MIB), cfg.nr_slots,
