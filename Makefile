@@ -24,7 +24,7 @@ B := build
 CC := gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
-PKGS := libnl-genl-3.0 libbpf
+PKGS := libnl-genl-3.0 libbpf json-c
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit \
 	  -Iinclude/uapi -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
@@ -106,7 +106,8 @@ TEST_GEN_PROGS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/*_test.c))
 # What the test programs share; each is linked with all of it.
 TEST_LIB_SRCS := $(filter-out %_test.c,$(wildcard tests/*.c))
 
-tests: $(TEST_GEN_PROGS) $(B)/tests/precopy_bench $(B)/tests/vmm/shm-testvmm
+tests: $(TEST_GEN_PROGS) $(B)/tests/precopy_bench $(B)/tests/vmm/shm-testvmm \
+	$(B)/tests/guest/shm-guest $(B)/tests/qmp
 
 # Tests of shmctl's own code: each is linked with the user/ files it tests,
 # named here as its extra prerequisites.
@@ -144,6 +145,14 @@ $(B)/tests/vmm/shm-testvmm: $(VMM_SRCS) $(wildcard tests/vmm/*.h) tests/nl.c \
 	$(CC) $(CFLAGS) -Itests -Wa,-I$(B)/tests/vmm -o $@ $(VMM_SRCS) tests/nl.c \
 		$(LDLIBS) -lpthread
 
+# The workload of the Linux guest that tests/qemu.sh boots, and its host
+# side: static, since the guest's initramfs (tests/guest/mkguest) has no libc.
+GUEST_PROG_SRCS := $(wildcard tests/guest/*.c)
+
+$(B)/tests/guest/shm-guest: $(GUEST_PROG_SRCS) $(wildcard tests/guest/*.h)
+	@mkdir -p $(B)/tests/guest
+	$(CC) $(CFLAGS) -static -pthread -o $@ $(GUEST_PROG_SRCS)
+
 test: all modules
 	@tests/run $(KVERS)
 
@@ -152,6 +161,11 @@ $(B)/tests/precopy_bench: bench/precopy.c $(TEST_LIB_SRCS) $(wildcard tests/*.h)
 		$(wildcard include/uapi/shm/*.h)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_LIB_SRCS) $(LDLIBS) -lpthread
+
+# QMP from the shell, for bench/qemu.sh: shmctl's client, a command a run.
+$(B)/tests/qmp: bench/qmp.c user/qmp.c user/qmp.h user/clock.h
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -Iuser -o $@ bench/qmp.c user/qmp.c $(LDLIBS)
 
 bench: all module
 	@bench/run $(KVER)

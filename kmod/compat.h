@@ -12,6 +12,7 @@
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/bvec.h>
+#include <linux/mm.h>
 
 /* x86 has two memslot address spaces (normal and SMM); 6.8 renamed this. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
@@ -54,6 +55,21 @@ static inline int shm_compat_send_pages(struct socket *sock,
 		sent += ret;
 	}
 	return sent;
+#endif
+}
+
+/*
+ * Pins one page of another process's memory for writing; the caller holds
+ * its mmap lock. 6.5 dropped the vmas argument.
+ */
+static inline long shm_compat_pin_page_remote(struct mm_struct *mm,
+					      unsigned long addr,
+					      struct page **page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return pin_user_pages_remote(mm, addr, 1, FOLL_WRITE, page, NULL);
+#else
+	return pin_user_pages_remote(mm, addr, 1, FOLL_WRITE, page, NULL, NULL);
 #endif
 }
 

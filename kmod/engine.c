@@ -344,6 +344,7 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 	spin_lock_init(&engine->lock);
 	INIT_WORK(&engine->update_work, shm_engine_update);
 	INIT_DELAYED_WORK(&engine->watch_work, shm_engine_watch);
+	shm_held_init(&engine->held);
 
 	engine->streams = kcalloc(nr, sizeof(*engine->streams), GFP_KERNEL);
 	if (!engine->streams) {
@@ -362,6 +363,7 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 	err = shm_vm_attach(&engine->vm, vm_fd, extack);
 	if (err)
 		goto fail;
+	engine->kvm = engine->vm.kvm;
 	engine->dirty_now = shm_vm_pages(&engine->vm);
 	engine->convergence = SHM_CONVERGENCE_PENDING;
 	return engine;
@@ -417,11 +419,15 @@ void shm_engine_request_final(struct shm_engine *engine)
 	wake_up_all(&engine->wait);
 }
 
-static void shm_engine_reap(struct task_struct **task)
+static void shm_engine_reap(struct shm_engine *engine,
+			    struct task_struct **task)
 {
 	if (!*task)
 		return;
 	kthread_stop(*task);
+	spin_lock(&engine->lock);
+	engine->cpu_ns += (*task)->se.sum_exec_runtime;
+	spin_unlock(&engine->lock);
 	put_task_struct(*task);
 	*task = NULL;
 }
@@ -434,9 +440,9 @@ void shm_engine_stop(struct shm_engine *engine)
 	for (i = 0; i < engine->nr_streams; i++)
 		shm_stream_shutdown(&engine->streams[i]);
 	wake_up_all(&engine->wait);
-	shm_engine_reap(&engine->control);
+	shm_engine_reap(engine, &engine->control);
 	for (i = 0; i < engine->nr_streams; i++) {
-		shm_engine_reap(&engine->streams[i].thread);
+		shm_engine_reap(engine, &engine->streams[i].thread);
 		shm_stream_release(&engine->streams[i]);
 	}
 	shm_vm_detach(&engine->vm);
@@ -450,6 +456,7 @@ void shm_engine_free(struct shm_engine *engine)
 		return;
 	shm_engine_stop(engine);
 	cancel_work_sync(&engine->update_work);
+	shm_held_free(&engine->held);
 	kfree(engine->streams);
 	kfree(engine);
 }

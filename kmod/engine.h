@@ -9,6 +9,7 @@
 #include <shm/netlink.h>
 
 #include "dirty.h"
+#include "held.h"
 #include "stream.h"
 #include "vm.h"
 
@@ -34,7 +35,11 @@ struct shm_engine {
 	struct shm_session *session;
 	enum shm_role role;
 	struct shm_vm vm;
+	/* The VM attached, compared but not held: PLACE names it again. */
+	const struct kvm *kvm;
 	struct shm_dirty_log log;
+	/* Destination: pages for addresses the VM does not map yet. */
+	struct shm_held held;
 	unsigned int nr_streams;
 	struct shm_stream *streams;
 	struct task_struct *control;
@@ -57,6 +62,7 @@ struct shm_engine {
 	u32 rounds_done;
 	u64 total_bytes;
 	u64 total_zero_pages;
+	u64 cpu_ns;		/* the threads', added as each is reaped */
 	u64 dirty_now;		/* pages dirty for the next round */
 	u64 dirty_rate;		/* pages/s, while they were gathered */
 	u64 bytes_per_sec;	/* measured over the last round */

@@ -60,6 +60,19 @@ static const struct nla_policy shm_range_policy[SHM_RANGE_A_MAX + 1] = {
 	[SHM_RANGE_A_LEN] = NLA_POLICY_MIN(NLA_U64, 1),
 };
 
+static const struct nla_policy shm_place_policy[SHM_RANGE_A_MAX + 1] = {
+	[SHM_RANGE_A_AS_ID] = NLA_POLICY_MAX(NLA_U32, SHM_KVM_ADDRESS_SPACES - 1),
+	[SHM_RANGE_A_GPA] = { .type = NLA_U64 },
+	[SHM_RANGE_A_HVA] = { .type = NLA_U64 },
+	[SHM_RANGE_A_LEN] = NLA_POLICY_MIN(NLA_U64, 1),
+};
+
+static const struct nla_policy shm_session_place_policy[SHM_SESSION_A_MAX + 1] = {
+	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[SHM_SESSION_A_VM_FD] = { .type = NLA_U32 },
+	[SHM_SESSION_A_PLACES] = NLA_POLICY_NESTED_ARRAY(shm_place_policy),
+};
+
 static const struct nla_policy shm_session_dirty_policy[SHM_SESSION_A_MAX + 1] = {
 	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[SHM_SESSION_A_DIRTY] = NLA_POLICY_NESTED_ARRAY(shm_range_policy),
@@ -111,7 +124,7 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 {
 	enum shm_convergence convergence;
 	struct shm_round_stats last, cur;
-	u64 rounds, total, total_zero, rate, dirty_rate;
+	u64 rounds, total, total_zero, rate, dirty_rate, cpu_ns;
 	struct nlattr *nest;
 
 	spin_lock(&engine->lock);
@@ -123,6 +136,7 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 	dirty_rate = engine->dirty_rate;
 	rate = engine->bytes_per_sec;
 	convergence = engine->convergence;
+	cpu_ns = engine->cpu_ns;
 	spin_unlock(&engine->lock);
 
 	nest = nla_nest_start(skb, SHM_SESSION_A_STATS);
@@ -144,6 +158,7 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 			   SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_BYTES, total,
 			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_CPU_NS, cpu_ns, SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_ZERO_PAGES, total_zero,
 			   SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_ROUND_PAGES, cur.dirty_pages,
@@ -616,6 +631,87 @@ static int shm_nl_session_resumed(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* SHM_SESSION_A_PLACES into @places: whole pages, known fields only. */
+static int shm_nl_parse_places(struct genl_info *info,
+			       struct shm_place *places, unsigned int *nr)
+{
+	struct nlattr *range, *tb[SHM_RANGE_A_MAX + 1];
+	struct shm_place *p;
+	int rem, err;
+
+	*nr = 0;
+	if (!info->attrs[SHM_SESSION_A_PLACES])
+		return 0;
+	nla_for_each_nested(range, info->attrs[SHM_SESSION_A_PLACES], rem) {
+		if (*nr == SHM_MAX_PLACES) {
+			NL_SET_ERR_MSG_ATTR(info->extack, range, "too many places");
+			return -E2BIG;
+		}
+		err = nla_parse_nested(tb, SHM_RANGE_A_MAX, range,
+				       shm_place_policy, info->extack);
+		if (err)
+			return err;
+		if (!tb[SHM_RANGE_A_AS_ID] || !tb[SHM_RANGE_A_GPA] ||
+		    !tb[SHM_RANGE_A_HVA] || !tb[SHM_RANGE_A_LEN]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, range,
+					    "a place needs an address space, addresses and a length");
+			return -EINVAL;
+		}
+		p = &places[(*nr)++];
+		p->as_id = nla_get_u32(tb[SHM_RANGE_A_AS_ID]);
+		p->gpa = nla_get_u64(tb[SHM_RANGE_A_GPA]);
+		p->hva = nla_get_u64(tb[SHM_RANGE_A_HVA]);
+		p->len = nla_get_u64(tb[SHM_RANGE_A_LEN]);
+		if (!PAGE_ALIGNED(p->gpa) || !PAGE_ALIGNED(p->hva) ||
+		    !PAGE_ALIGNED(p->len) || p->hva + p->len < p->hva ||
+		    p->gpa + p->len < p->gpa) {
+			NL_SET_ERR_MSG_ATTR(info->extack, range,
+					    "a place must be whole pages");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int shm_nl_session_place(struct sk_buff *skb, struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct shm_place places[SHM_MAX_PLACES];
+	struct shm_session *s;
+	struct shm_vm vm = {};
+	unsigned int nr;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_VM_FD))
+		return -EINVAL;
+	err = shm_nl_parse_places(info, places, &nr);
+	if (err)
+		return err;
+	mutex_lock(&sn->lock);
+	s = shm_nl_session_in(sn, info, SHM_STATE_DONE,
+			      "only a session that received all memory can place it");
+	err = PTR_ERR_OR_ZERO(s);
+	if (!err && s->params.role != SHM_ROLE_DESTINATION) {
+		GENL_SET_ERR_MSG(info, "pages are placed on the destination");
+		err = -EINVAL;
+	}
+	if (!err)
+		err = shm_vm_attach(&vm, nla_get_u32(info->attrs[SHM_SESSION_A_VM_FD]),
+				    info->extack);
+	if (!err && vm.kvm != s->engine->kvm) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[SHM_SESSION_A_VM_FD],
+				    "not the session's VM");
+		err = -EINVAL;
+	}
+	if (!err)
+		err = shm_held_place(&s->engine->held, &vm, places, nr,
+				     info->extack);
+	shm_vm_detach(&vm);
+	mutex_unlock(&sn->lock);
+	return err;
+}
+
 static int shm_nl_session_cancel(struct sk_buff *skb, struct genl_info *info)
 {
 	struct shm_net *sn = shm_net(genl_info_net(info));
@@ -701,6 +797,13 @@ static const struct genl_ops shm_nl_ops[] = {
 		.cmd = SHM_CMD_SESSION_RESUMED,
 		.doit = shm_nl_session_resumed,
 		.policy = shm_session_id_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHM_CMD_SESSION_PLACE,
+		.doit = shm_nl_session_place,
+		.policy = shm_session_place_policy,
 		.maxattr = SHM_SESSION_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

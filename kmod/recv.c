@@ -2,8 +2,9 @@
 /*
  * A destination stream: every frame from the wire is checked before it
  * touches guest memory (known type, reserved fields zero, the right round,
- * every gfn and count inside one memslot of this VM and in this stream's
- * shard); then pages go straight from the socket into the guest.
+ * gfn and count in this stream's shard and inside one memslot of this VM);
+ * then pages go straight from the socket into the guest. Pages for
+ * addresses the VM does not map yet are held, bounded (held.h).
  */
 
 #include <linux/kthread.h>
@@ -27,34 +28,42 @@ static int shm_recv_reject(struct shm_recv *r, const char *what,
 	return -EPROTO;
 }
 
-/* The slot holding the frame's pages, if they are all ours to write. */
-static const struct shm_memslot *shm_recv_slot(struct shm_recv *r,
-					       const struct shm_wire_frame *f,
-					       u64 count)
+/*
+ * Where the frame's pages go: *@hva, in one memslot of the VM, or 0 when
+ * the VM does not map them yet (they are held, see held.h). Either way
+ * they must be of one shard run, and that shard this stream's.
+ */
+static int shm_recv_place(struct shm_recv *r, const struct shm_wire_frame *f,
+			  u64 count, unsigned long *hva)
 {
 	struct shm_engine *engine = r->stream->engine;
 	u64 gfn = be64_to_cpu(f->arg);
 	const struct shm_memslot *slot;
 
-	slot = shm_vm_find_slot(&engine->vm, be16_to_cpu(f->as_id), gfn,
-				count);
-	if (!slot) {
-		shm_recv_reject(r, "pages outside the VM's memory", f);
-		return NULL;
-	}
-	/* Within one shard run, and that shard is ours. */
 	if ((gfn >> SHM_WIRE_SHARD_SHIFT) !=
 	    ((gfn + count - 1) >> SHM_WIRE_SHARD_SHIFT) ||
-	    shm_wire_shard(gfn, engine->nr_streams) != r->stream->index) {
-		shm_recv_reject(r, "pages of another stream's shard", f);
-		return NULL;
-	}
-	return slot;
+	    shm_wire_shard(gfn, engine->nr_streams) != r->stream->index)
+		return shm_recv_reject(r, "pages of another stream's shard", f);
+	slot = shm_vm_find_slot(&engine->vm, be16_to_cpu(f->as_id), gfn,
+				count);
+	*hva = slot ? slot->hva + (gfn - slot->base_gfn) * PAGE_SIZE : 0;
+	return 0;
 }
 
-static unsigned long shm_recv_hva(const struct shm_memslot *slot, u64 gfn)
+static int shm_recv_hold(struct shm_recv *r, const struct shm_wire_frame *f,
+			 u32 count, bool zero)
 {
-	return slot->hva + (gfn - slot->base_gfn) * PAGE_SIZE;
+	struct shm_stream *stream = r->stream;
+	int err;
+
+	err = shm_held_recv(&stream->engine->held, stream,
+			    be16_to_cpu(f->as_id), be64_to_cpu(f->arg), count,
+			    zero);
+	if (err == -E2BIG)
+		return shm_recv_reject(r, "too many pages for addresses the VM does not map", f);
+	if (err == -ERANGE)
+		return shm_recv_reject(r, "pages outside any VM's memory", f);
+	return err;
 }
 
 static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
@@ -63,7 +72,6 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 	struct shm_engine *engine = stream->engine;
 	u32 count = be32_to_cpu(f->count);
 	struct shm_round_stats stats = {};
-	const struct shm_memslot *slot;
 	unsigned long hva;
 	int err;
 
@@ -74,12 +82,12 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 	case SHM_WIRE_PAGE:
 		if (!count || count > SHM_WIRE_MAX_RUN || f->flags)
 			return shm_recv_reject(r, "malformed page frame", f);
-		slot = shm_recv_slot(r, f, count);
-		if (!slot)
-			return -EPROTO;
-		hva = shm_recv_hva(slot, be64_to_cpu(f->arg));
-		err = shm_stream_recv_user(stream, hva,
-					   (size_t)count * PAGE_SIZE);
+		err = shm_recv_place(r, f, count, &hva);
+		if (err)
+			return err;
+		err = hva ? shm_stream_recv_user(stream, hva,
+						 (size_t)count * PAGE_SIZE) :
+			    shm_recv_hold(r, f, count, false);
 		if (err)
 			return err;
 		stream->round_pages += count;
@@ -90,12 +98,15 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 	case SHM_WIRE_ZERO:
 		if (!count || count > SHM_WIRE_MAX_RUN || f->flags)
 			return shm_recv_reject(r, "malformed zero run", f);
-		slot = shm_recv_slot(r, f, count);
-		if (!slot)
-			return -EPROTO;
-		hva = shm_recv_hva(slot, be64_to_cpu(f->arg));
-		if (clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
-			return -EFAULT;
+		err = shm_recv_place(r, f, count, &hva);
+		if (err)
+			return err;
+		if (!hva)
+			err = shm_recv_hold(r, f, count, true);
+		else if (clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
+			err = -EFAULT;
+		if (err)
+			return err;
 		stream->round_pages += count;
 		stats.zero_pages = count;
 		stats.bytes = sizeof(*f);

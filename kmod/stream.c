@@ -132,6 +132,21 @@ int shm_stream_recv_frame(struct shm_stream *stream,
 	return ret < 0 ? ret : -ECONNRESET;
 }
 
+int shm_stream_recv_page(struct shm_stream *stream, struct page *page)
+{
+	struct kvec vec = { .iov_base = kmap_local_page(page),
+			    .iov_len = PAGE_SIZE };
+	struct msghdr msg = { .msg_flags = MSG_WAITALL };
+	int ret;
+
+	ret = kernel_recvmsg(stream->sock, &msg, &vec, 1, PAGE_SIZE,
+			     MSG_WAITALL);
+	kunmap_local(vec.iov_base);
+	if (ret == PAGE_SIZE)
+		return 0;
+	return ret < 0 ? ret : -ECONNRESET;
+}
+
 int shm_stream_recv_user(struct shm_stream *stream, unsigned long uaddr,
 			 size_t len)
 {

@@ -41,6 +41,8 @@ int shm_stream_send_pages(struct shm_stream *stream, struct page **pages,
 			  unsigned int n);
 int shm_stream_recv_frame(struct shm_stream *stream,
 			  struct shm_wire_frame *frame);
+/* Receives one page into @page, a kernel page. */
+int shm_stream_recv_page(struct shm_stream *stream, struct page *page);
 /* Receives @len bytes straight into the adopted address space at @uaddr. */
 int shm_stream_recv_user(struct shm_stream *stream, unsigned long uaddr,
 			 size_t len);

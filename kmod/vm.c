@@ -29,6 +29,12 @@ static unsigned int shm_vm_walk_slots(struct kvm *kvm,
 			/* KVM's own slots (APIC page, TSS): not guest RAM. */
 			if (slot->id >= KVM_USER_MEM_SLOTS)
 				continue;
+			/*
+			 * ROM: the guest cannot write it, and the VMM loads
+			 * (and migrates) its own.
+			 */
+			if (slot->flags & KVM_MEM_READONLY)
+				continue;
 			if (slots)
 				slots[n] = (struct shm_memslot) {
 					.as_id = as_id,

@@ -13,6 +13,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -460,13 +461,23 @@ struct frame_spec {
 	int payload;	/* bytes of page data after the header */
 };
 
+/* Where a page held for a gfn the destination does not map may go. */
+enum held_place {
+	HELD_NONE,		/* no page held */
+	HELD_NOWHERE,		/* PLACE finds no place */
+	HELD_NEW_SLOT,		/* a memslot added there meanwhile */
+	HELD_IN_SLOT_0,		/* a place inside slot 0's mapping */
+	HELD_IN_OTHER_MAPPING,	/* a place outside guest memory: refused */
+};
+
 FIXTURE_VARIANT(fake_source) {
-	struct frame_spec frames[4];
+	struct frame_spec frames[12];
 	int nr_frames;
 	const char *reason;	/* NULL: the session must be DONE */
 	/* What was valid before the refusal may have been written. */
 	bool partial;
 	int written;		/* pages from gfn 5 a valid sequence writes */
+	enum held_place held;	/* a page for HOLE_GFN came */
 };
 
 FIXTURE_SETUP(fake_source)
@@ -536,25 +547,40 @@ FIXTURE_VARIANT_ADD(fake_source, other_stream_count) {
 		      .arg = 2 } }, .nr_frames = 1,
 	.reason = "streams connected in another order or number",
 };
-FIXTURE_VARIANT_ADD(fake_source, gfn_in_hole) {
-	.frames = { HELLO, PAGE_AT(8 << 8) }, .nr_frames = 2,
-	.reason = "pages outside the VM's memory",
+/* The hole between the two slots: held, then placed, or not. */
+#define HOLE_GFN (8 << 8)
+#define HELD { HELLO, PAGE_AT(HOLE_GFN), END(1) }, .nr_frames = 3
+FIXTURE_VARIANT_ADD(fake_source, held_without_place) {
+	.frames = HELD, .held = HELD_NOWHERE,
+};
+FIXTURE_VARIANT_ADD(fake_source, held_placed_in_new_slot) {
+	.frames = HELD, .held = HELD_NEW_SLOT,
+};
+FIXTURE_VARIANT_ADD(fake_source, held_placed_where_told) {
+	.frames = HELD, .held = HELD_IN_SLOT_0,
+};
+FIXTURE_VARIANT_ADD(fake_source, held_place_outside_guest_memory) {
+	.frames = HELD, .held = HELD_IN_OTHER_MAPPING,
+};
+#define ZEROS_AT(gfn) { .type = SHM_WIRE_ZERO, .round = 1, .arg = (gfn), \
+			.count = SHM_WIRE_MAX_RUN }
+FIXTURE_VARIANT_ADD(fake_source, too_many_held) {
+	.frames = { HELLO, ZEROS_AT(64 << 8), ZEROS_AT((64 << 8) + 512),
+		    ZEROS_AT((64 << 8) + 1024), ZEROS_AT((64 << 8) + 1536),
+		    ZEROS_AT((64 << 8) + 2048), ZEROS_AT((64 << 8) + 2560),
+		    ZEROS_AT((64 << 8) + 3072), ZEROS_AT((64 << 8) + 3584),
+		    ZEROS_AT((64 << 8) + 4096) }, .nr_frames = 10,
+	.reason = "too many pages for addresses the VM does not map",
 };
 FIXTURE_VARIANT_ADD(fake_source, gfn_huge) {
 	.frames = { HELLO, PAGE_AT(~0ULL) }, .nr_frames = 2,
-	.reason = "pages outside the VM's memory",
+	.reason = "pages outside any VM's memory",
 };
-FIXTURE_VARIANT_ADD(fake_source, smm_address_space) {
-	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .as_id = 1, .round = 1,
+FIXTURE_VARIANT_ADD(fake_source, third_address_space) {
+	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .as_id = 2, .round = 1,
 			     .arg = 5, .count = 1, .payload = PAGE } },
 	.nr_frames = 2,
-	.reason = "pages outside the VM's memory",
-};
-FIXTURE_VARIANT_ADD(fake_source, zero_run_past_slot_end) {
-	.frames = { HELLO, { .type = SHM_WIRE_ZERO, .round = 1,
-			     .arg = (6 << 8) - 2, .count = 4 } },
-	.nr_frames = 2,
-	.reason = "pages outside the VM's memory",
+	.reason = "pages outside any VM's memory",
 };
 FIXTURE_VARIANT_ADD(fake_source, zero_run_too_long) {
 	.frames = { HELLO, { .type = SHM_WIRE_ZERO, .round = 1, .arg = 0,
@@ -613,6 +639,50 @@ static int send_frame(int fd, const struct frame_spec *spec)
 	return 0;
 }
 
+/* The page held for HOLE_GFN, placed as @how says. */
+static void place_held(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(fake_source) *self, enum held_place how)
+{
+	struct nl_place place = { .gpa = (uint64_t)HOLE_GFN * PAGE, .len = PAGE };
+	uint8_t *other = NULL, *at = NULL;
+	struct nl_result res;
+	int err;
+
+	switch (how) {
+	case HELD_NEW_SLOT:
+		ASSERT_EQ(0, memvm_add_slot(&self->dst, place.gpa, 1 << 20, 0xaa));
+		at = self->dst.slots[NR_SLOTS].mem;
+		break;
+	case HELD_IN_SLOT_0:
+		at = self->dst.slots[0].mem + (1 << 20);
+		place.hva = (uintptr_t)at;
+		break;
+	case HELD_IN_OTHER_MAPPING:
+		other = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, other);
+		place.hva = (uintptr_t)other;
+		break;
+	default:
+		break;
+	}
+	err = nl_session_place(self->sk, self->id, self->dst.fd, &place,
+			       place.hva ? 1 : 0, &res);
+	TH_LOG("place: %d %s", err, res.message);
+	if (at) {
+		EXPECT_EQ(0, err);
+		EXPECT_EQ(0x5a, at[0]);
+		EXPECT_EQ(0x5a, at[PAGE - 1]);
+		EXPECT_EQ(0xaa, at[PAGE]);
+	} else {
+		EXPECT_EQ(how == HELD_NOWHERE ? -ENXIO : -EINVAL, err);
+	}
+	if (other) {
+		EXPECT_EQ(0, other[0]);
+		munmap(other, PAGE);
+	}
+}
+
 TEST_F(fake_source, refused_or_applied)
 {
 	struct nl_result res;
@@ -633,6 +703,10 @@ TEST_F(fake_source, refused_or_applied)
 		EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->id,
 						     SHM_STATE_DONE, &res))
 			TH_LOG("%s", reason(&res));
+		if (variant->held) {
+			place_held(_metadata, self, variant->held);
+			return;
+		}
 		EXPECT_EQ(0xaa, self->dst.slots[0].mem[5 * PAGE - 1]);
 		EXPECT_EQ(0x5a, self->dst.slots[0].mem[5 * PAGE]);
 		EXPECT_EQ(0x5a, self->dst.slots[0].mem[(5 + variant->written) *

@@ -251,3 +251,26 @@ int nl_session_dirty(struct nl_sock *sk, uint32_t id,
 	nla_nest_end(msg, list);
 	return nl_transact(sk, msg, res, NULL, NULL);
 }
+
+int nl_session_place(struct nl_sock *sk, uint32_t id, int vm_fd,
+		     const struct nl_place *places, unsigned int nr,
+		     struct nl_result *res)
+{
+	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_PLACE, 0);
+	struct nlattr *list, *range;
+	unsigned int i;
+
+	nla_put_u32(msg, SHM_SESSION_A_ID, id);
+	nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
+	list = nla_nest_start(msg, SHM_SESSION_A_PLACES);
+	for (i = 0; i < nr; i++) {
+		range = nla_nest_start(msg, i + 1);
+		nla_put_u32(msg, SHM_RANGE_A_AS_ID, places[i].as_id);
+		nla_put_u64(msg, SHM_RANGE_A_GPA, places[i].gpa);
+		nla_put_u64(msg, SHM_RANGE_A_HVA, places[i].hva);
+		nla_put_u64(msg, SHM_RANGE_A_LEN, places[i].len);
+		nla_nest_end(msg, range);
+	}
+	nla_nest_end(msg, list);
+	return nl_transact(sk, msg, res, NULL, NULL);
+}

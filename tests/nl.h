@@ -70,5 +70,13 @@ int nl_session_dirty(struct nl_sock *sk, uint32_t id,
 int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 		      const int *stream_fds, unsigned int nr,
 		      struct nl_result *res);
+/* SHM_CMD_SESSION_PLACE: held pages go in, where @places say if they do. */
+struct nl_place {
+	uint32_t as_id;
+	uint64_t gpa, hva, len;
+};
+int nl_session_place(struct nl_sock *sk, uint32_t id, int vm_fd,
+		     const struct nl_place *places, unsigned int nr,
+		     struct nl_result *res);
 
 #endif /* _SHM_TESTS_NL_H */

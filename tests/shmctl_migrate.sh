@@ -102,6 +102,15 @@ migrate_bg() { # NAME [OPTIONS]
 	migrate_pid=$!
 }
 
+# Until NAME's migration is in pre-copy (its output says so): what a
+# failure test breaks. A loaded machine may take its time to get there.
+until_precopy() { # NAME
+	for _ in $(seq 600); do
+		grep -q "^precopy" "$dir/$1.out" && return
+		sleep 0.1
+	done
+}
+
 # The source guest runs on, untouched: it counts on and checks itself.
 source_intact() { # NAME DESCRIPTION
 	local before
@@ -234,7 +243,8 @@ migrate_bg db
 m1=$migrate_pid
 migrate_bg app
 m2=$migrate_pid
-sleep 3
+until_precopy db
+until_precopy app
 check_exit "a third migration at once is over this host's limit" 6 \
 	"this host already sends 2 migrations" migrate cache
 check_exit "a third migration at once is over the destination's limit" 6 \
@@ -254,7 +264,7 @@ destination_clean "destination killed"
 start_serve
 
 migrate_bg db
-sleep 3
+until_precopy db
 kill -KILL "$migrate_pid"
 wait "$migrate_pid" 2>/dev/null
 diag <"$dir/db.out"
@@ -264,7 +274,7 @@ check "shmctl migrate killed: no session left on the source" \
 	test "$(on_src "$SHMCTL" session list | wc -l)" -le 1
 
 migrate_bg db
-sleep 3
+until_precopy db
 kill -INT "$migrate_pid"
 rc=0
 wait "$migrate_pid" || rc=$?
@@ -275,7 +285,7 @@ source_intact db "Ctrl-C"
 destination_clean "Ctrl-C"
 
 migrate_bg db
-sleep 3
+until_precopy db
 ip -n "$src" link set mig0 down
 rc=0
 wait "$migrate_pid" || rc=$?

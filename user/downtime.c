@@ -132,6 +132,9 @@ static void print_json(struct downtime *d, struct probe *p)
 		json_member_uint(&j, "pid", d->pids[i]);
 		json_member_bool(&j, "ran", vm.first_entry_ns);
 		json_member_uint(&j, "max_blackout_us", vm.max_gap_ns / 1000);
+		/* A migration's blackout: one VMM's first entry - the other's last exit. */
+		json_member_uint(&j, "first_entry_ns", vm.first_entry_ns);
+		json_member_uint(&j, "last_exit_ns", vm.last_exit_ns);
 		json_object_end(&j);
 	}
 	json_array_end(&j);

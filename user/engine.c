@@ -80,6 +80,29 @@ int engine_attach(struct engine *e, int vm_fd, const int *fds,
 	return shm_nl_request(&e->nl, msg, NULL, NULL);
 }
 
+int engine_place(struct engine *e, int vm_fd, const struct vmm_place *places,
+		 unsigned int nr)
+{
+	struct nl_msg *msg = engine_request(e, SHM_CMD_SESSION_PLACE);
+	struct nlattr *list, *range;
+	unsigned int i;
+
+	if (!msg)
+		return -ENOMEM;
+	nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
+	list = nla_nest_start(msg, SHM_SESSION_A_PLACES);
+	for (i = 0; i < nr; i++) {
+		range = nla_nest_start(msg, i + 1);
+		nla_put_u32(msg, SHM_RANGE_A_AS_ID, places[i].as_id);
+		nla_put_u64(msg, SHM_RANGE_A_GPA, places[i].gpa);
+		nla_put_u64(msg, SHM_RANGE_A_HVA, places[i].hva);
+		nla_put_u64(msg, SHM_RANGE_A_LEN, places[i].len);
+		nla_nest_end(msg, range);
+	}
+	nla_nest_end(msg, list);
+	return shm_nl_request(&e->nl, msg, NULL, NULL);
+}
+
 int engine_command(struct engine *e, uint8_t cmd)
 {
 	struct nl_msg *msg = engine_request(e, cmd);
@@ -130,6 +153,7 @@ static int figures_reply(struct nl_msg *reply, void *arg)
 		f->total_zero_pages = u64_of(st, SHM_STATS_A_TOTAL_ZERO_PAGES);
 		f->round_pages = u64_of(st, SHM_STATS_A_ROUND_PAGES);
 		f->round_done = u64_of(st, SHM_STATS_A_ROUND_DONE_PAGES);
+		f->cpu_ns = u64_of(st, SHM_STATS_A_CPU_NS);
 	}
 	if (tb[SHM_SESSION_A_MEMSLOTS])
 		nla_for_each_nested(slot, tb[SHM_SESSION_A_MEMSLOTS], rem)

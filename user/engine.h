@@ -13,6 +13,7 @@
 #include <shm/netlink.h>
 
 #include "netlink.h"
+#include "vmm.h"
 
 struct engine {
 	struct shm_nl nl;
@@ -29,6 +30,7 @@ struct engine_figures {
 	/* So far, and of the round running now. */
 	uint64_t total_bytes, total_zero_pages, round_pages, round_done;
 	uint64_t estimate_ms, memory_bytes;
+	uint64_t cpu_ns;	/* shm.ko's threads, once the session ended */
 	char reason[128];
 };
 
@@ -37,7 +39,10 @@ int engine_open(struct engine *e, uint32_t role, const char *name,
 		uint32_t streams, uint32_t max_downtime_ms, uint64_t bandwidth);
 int engine_attach(struct engine *e, int vm_fd, const int *fds,
 		  unsigned int nr);
-/* SHM_CMD_SESSION_START, _FINAL or _CANCEL. */
+/* Destination, before the VMM loads its state: held pages go in. */
+int engine_place(struct engine *e, int vm_fd, const struct vmm_place *places,
+		 unsigned int nr);
+/* SHM_CMD_SESSION_START, _FINAL, _CANCEL or _RESUMED. */
 int engine_command(struct engine *e, uint8_t cmd);
 int engine_figures(struct engine *e, struct engine_figures *f);
 /* The protocol version of the loaded shm.ko. */

@@ -13,7 +13,8 @@
  *   dest:   OK id=ID                       or  ERR sentence
  *   (source opens N data connections: STREAM id=ID index=I, each OK)
  *   dest:   READY                          its session runs
- *   source: STATE len=BYTES, then the bytes, after the final round
+ *   source: STATE len=BYTES [digest=HEX], then the bytes, after the
+ *           final round (digest: migrate --verify, digest.h)
  *   dest:   RESTORED                       the VM could run there
  *   source: GO                             it will never run here again
  *   dest:   RUNNING                        the guest runs there
@@ -32,7 +33,7 @@
 #include <stdint.h>
 
 #define LINK_DEFAULT_PORT	7410
-#define LINK_LINE_MAX		4096
+#define LINK_LINE_MAX		8192
 #define LINK_TIMEOUT_MS		30000
 /*
  * A peer that stops answering (dead host, cut link) fails a connection

@@ -27,6 +27,7 @@
 #include <shm/netlink.h>
 
 #include "auth.h"
+#include "digest.h"
 #include "engine.h"
 #include "host.h"
 #include "link.h"
@@ -204,7 +205,8 @@ static bool take_stream(int fd, const char *line)
 
 /* Reads the vCPU state the source sends after the final round. */
 static int receive_state(int fd, struct engine *e, void **state,
-			 size_t *len, char *why, size_t why_len)
+			 size_t *len, char digest[DIGEST_HEX], char *why,
+			 size_t why_len)
 {
 	struct engine_figures f;
 	char line[LINK_LINE_MAX];
@@ -225,6 +227,9 @@ static int receive_state(int fd, struct engine *e, void **state,
 	    link_get_u64(line, "len", 64 << 20, &n) || !n)
 		return snprintf(why, why_len, "expected the vCPU state, got '%.40s'",
 				line), -EPROTO;
+	/* Asked for with migrate --verify. */
+	if (link_get(line, "digest", digest, DIGEST_HEX))
+		*digest = '\0';
 	*state = malloc(n);
 	if (!*state)
 		return -ENOMEM;
@@ -255,11 +260,52 @@ static int wait_done(struct engine *e, char *why, size_t len)
 	return snprintf(why, len, "the destination never saw the final round end"), -ETIMEDOUT;
 }
 
+/*
+ * Pages the VM did not map while they came go where its VMM keeps them,
+ * before the VMM loads the device state that needs them.
+ */
+static int place_held(struct vmm *vm, struct engine *e, char *why, size_t len)
+{
+	struct vmm_place places[SHM_MAX_PLACES];
+	unsigned int nr = 0;
+	int vm_fd, err = 0;
+
+	if (vm->driver->places)
+		err = vm->driver->places(vm, places, SHM_MAX_PLACES, &nr);
+	vm_fd = err ? err : vm->driver->vm_fd(vm);
+	if (vm_fd < 0)
+		return snprintf(why, len, "the memory received has no place in the VM: %s",
+				vm->err), vm_fd;
+	err = engine_place(e, vm_fd, places, nr);
+	close(vm_fd);
+	if (err)
+		snprintf(why, len, "the memory received has no place in the VM: %s",
+			 engine_why(e, err));
+	return err;
+}
+
+/* migrate --verify: this VM's RAM must be the source's at its pause. */
+static int verify(struct vmm *vm, const char *theirs, char *why, size_t len)
+{
+	char ours[DIGEST_HEX];
+	int err;
+
+	if (!*theirs)
+		return 0;
+	err = vmm_ram_digest(vm, ours);
+	if (err)
+		return snprintf(why, len, "cannot verify guest memory: %s", vm->err), err;
+	if (strcmp(ours, theirs))
+		return snprintf(why, len, "guest memory differs from the source's at the pause (digest %s here, %s there)",
+				ours, theirs), -EIO;
+	return 0;
+}
+
 /* One migration, from MIGRATE to RUNNING; on any failure, nothing stays. */
 static void receive_migration(int fd, const char *line, const char *peer)
 {
 	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
-	char watch[64], go[64];
+	char watch[64], go[64], digest[DIGEST_HEX];
 	struct measure ms = {};
 	struct vmm vm = {};
 	struct engine e = {};
@@ -338,12 +384,15 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	}
 	err = link_send(fd, "READY") ?:
-	      receive_state(fd, &e, &state, &state_len, why, sizeof(why)) ?:
+	      receive_state(fd, &e, &state, &state_len, digest, why,
+			    sizeof(why)) ?:
 	      wait_done(&e, why, sizeof(why));
 	if (err)
 		goto fail;
-	err = vm.driver->restore_state(&vm, state, state_len);
-	if (err) {
+	err = place_held(&vm, &e, why, sizeof(why)) ?:
+	      vm.driver->restore_state(&vm, state, state_len) ?:
+	      verify(&vm, digest, why, sizeof(why));
+	if (err && !why[0]) {
 		snprintf(why, sizeof(why), "the VM did not run on the destination: %s",
 			 vm.err);
 		goto fail;

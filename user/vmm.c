@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The table of VMM drivers (vmm.h), and how a VM named on the command line
- * finds its own: "NAME:WHERE", or a bare WHERE for the test VMM.
+ * The table of VMM drivers (vmm.h), how a VM named on the command line
+ * finds its own ("NAME:WHERE", or a bare WHERE for the test VMM), and what
+ * every driver's operations make together.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "digest.h"
 #include "shmctl.h"
 #include "vmm.h"
 
 static const struct vmm_driver *const vmm_drivers[] = {
 	&vmm_testvmm_driver,
+	&vmm_qemu_driver,
 };
 
 const struct vmm_driver *vmm_driver_by_name(const char *name)
@@ -49,4 +55,21 @@ const struct vmm_driver *vmm_driver_find(const char *spec,
 		return NULL;
 	*where = rest;
 	return d;
+}
+
+int vmm_ram_digest(struct vmm *v, char hex[DIGEST_HEX])
+{
+	int fd, err;
+
+	if (!v->driver->ram_fd) {
+		snprintf(v->err, sizeof(v->err), "the %s driver cannot read guest RAM to verify it",
+			 v->driver->name);
+		return -EOPNOTSUPP;
+	}
+	fd = v->driver->ram_fd(v);
+	if (fd < 0)
+		return fd;
+	err = ram_digest(fd, hex, v->err, sizeof(v->err));
+	close(fd);
+	return err;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The VMM driver interface: what shmctl migrate and shmctl serve need from
- * the program that runs a VM, whatever it is. The test VMM (tests/vmm/,
- * driver "testvmm") is the first driver; QEMU's will be the next, behind
- * the same operations.
+ * the program that runs a VM, whatever it is: the test VMM (tests/vmm/,
+ * driver "testvmm") and QEMU (vmm_qemu.h, driver "qemu"), behind the same
+ * operations.
  *
  * Source: attach, describe (what a destination needs to start a VM like
  * it), vm_fd, track_writes, then pause, save_state, and release once the
@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 /* A description travels as one line of words without spaces inside. */
-#define VMM_DESC_MAX	512
+#define VMM_DESC_MAX	4096
 #define VMM_ERR_MAX	256
 
 struct vmm {
@@ -34,6 +34,11 @@ struct vmm {
 	int pid;			/* the VMM, for the downtime probe */
 	char err[VMM_ERR_MAX];		/* why the last operation failed */
 	void *priv;			/* the driver's */
+};
+
+struct vmm_place {
+	uint32_t as_id;
+	uint64_t gpa, hva, len;
 };
 
 struct vmm_driver {
@@ -47,6 +52,18 @@ struct vmm_driver {
 			       const char *rundir);
 	/* The KVM VM's file descriptor, duplicated into this process. */
 	int (*vm_fd)(struct vmm *v);
+	/*
+	 * Destination, optional: where the VMM keeps guest-physical memory
+	 * its VM may not map until its device state is loaded (QEMU: the
+	 * PC's BIOS area and SMRAM, in its RAM block).
+	 */
+	int (*places)(struct vmm *v, struct vmm_place *places,
+		      unsigned int max, unsigned int *nr);
+	/*
+	 * Optional: a descriptor of the VM's whole RAM, read-only, for
+	 * migrate --verify.
+	 */
+	int (*ram_fd)(struct vmm *v);
 	/* Source: from now on the VMM reports its own writes to @session. */
 	int (*track_writes)(struct vmm *v, uint32_t session);
 	int (*pause)(struct vmm *v);
@@ -73,6 +90,10 @@ const struct vmm_driver *vmm_driver_find(const char *spec,
 					 const char **where);
 const struct vmm_driver *vmm_driver_by_name(const char *name);
 
+/* The digest of the VM's RAM (digest.h), through the driver's ram_fd. */
+int vmm_ram_digest(struct vmm *v, char hex[33]);
+
 extern const struct vmm_driver vmm_testvmm_driver;
+extern const struct vmm_driver vmm_qemu_driver;
 
 #endif /* SHMCTL_VMM_H */

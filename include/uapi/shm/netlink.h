@@ -93,6 +93,20 @@
  *   taken, and needless, as round 1 reads every page) until the final
  *   round is asked for: EBUSY once it has been.
  *
+ * SHM_CMD_SESSION_PLACE (admin, destination): SHM_SESSION_A_ID and
+ *   SHM_SESSION_A_VM_FD, the session's VM again. A DONE session may hold
+ *   pages for addresses its VM did not map while they arrived: a VMM maps
+ *   some guest memory as its devices say (a PC's BIOS area, SMRAM), and
+ *   their state comes after the memory. Before the VMM loads that state,
+ *   the held pages are written, each where SHM_SESSION_A_PLACES (optional,
+ *   a nest of SHM_RANGE_A_* nests: AS_ID u32, GPA, HVA, LEN u64, page
+ *   aligned, at most SHM_MAX_PLACES) says the VMM keeps that guest-physical
+ *   memory, or else where a writable memslot maps it now. A range must lie
+ *   inside the VMM's mapping of the VM's memory. ENXIO if a page has no
+ *   place: the two VMs' memory maps differ, and the VM must not run.
+ *   Read-only memslots (ROM, which the VMM loads and migrates itself) are
+ *   never sent nor written.
+ *
  * SHM_CMD_SESSION_RESUMED (admin, destination): SHM_SESSION_A_ID. The VMM
  *   runs the VM it received (a DONE session's): the last milestone of the
  *   migration, for tracing (the shm_cutover tracepoint).
@@ -158,6 +172,7 @@ enum shm_cmd {
 	SHM_CMD_SESSION_PROGRESS, /* event only */
 	SHM_CMD_SESSION_DIRTY,
 	SHM_CMD_SESSION_RESUMED,
+	SHM_CMD_SESSION_PLACE,
 	__SHM_CMD_MAX
 };
 #define SHM_CMD_MAX (__SHM_CMD_MAX - 1)
@@ -244,9 +259,13 @@ enum shm_session_attr {
 	SHM_SESSION_A_DIRTY,
 	SHM_SESSION_A_CONVERGENCE,
 	SHM_SESSION_A_OWNED,
+	SHM_SESSION_A_PLACES,
 	__SHM_SESSION_A_MAX
 };
 #define SHM_SESSION_A_MAX (__SHM_SESSION_A_MAX - 1)
+
+/* Ranges of one SHM_CMD_SESSION_PLACE. */
+#define SHM_MAX_PLACES 16
 
 enum shm_stream_attr {
 	SHM_STREAM_A_UNSPEC,
@@ -260,6 +279,8 @@ enum shm_range_attr {
 	SHM_RANGE_A_PAD,
 	SHM_RANGE_A_HVA,
 	SHM_RANGE_A_LEN,
+	SHM_RANGE_A_AS_ID,
+	SHM_RANGE_A_GPA,
 	__SHM_RANGE_A_MAX
 };
 #define SHM_RANGE_A_MAX (__SHM_RANGE_A_MAX - 1)
@@ -297,6 +318,7 @@ enum shm_stats_attr {
 	SHM_STATS_A_TOTAL_ZERO_PAGES,	/* all rounds, the running one too */
 	SHM_STATS_A_ROUND_PAGES,	/* pages the running round sends */
 	SHM_STATS_A_ROUND_DONE_PAGES,	/* ... of which sent so far */
+	SHM_STATS_A_CPU_NS,		/* shm.ko's threads, once ended */
 	__SHM_STATS_A_MAX
 };
 #define SHM_STATS_A_MAX (__SHM_STATS_A_MAX - 1)

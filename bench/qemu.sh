@@ -1,0 +1,269 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# shm against QEMU's own live migration, side by side, in one run: the same
+# Linux guest (tests/qemu.sh: 256 MiB, a 64 MiB region rewritten at a
+# chosen rate, its disk read, an echo connection from the observer) moved
+# back and forth between two hosts over the same shaped link, by each tool
+# in turn: shm (shmctl migrate, driver qemu), QEMU pre-copy, QEMU multifd
+# (4 channels); idle, then rewriting memory ever faster.
+#
+# Per run: total time; downtime, the vCPU blackout (the destination's
+# first entry into guest mode less the source's last exit), measured for
+# every tool by shm's BPF probe; bytes on the wire (the source host's
+# uplink counter); CPU seconds on the source host: its QEMU's host-side
+# time (guest time excluded), plus shm.ko's threads and shmctl for shm; and
+# CPU per GiB on the wire. Both QEMU runs get QEMU's downtime limit set to
+# shm's default maximum (300 ms) and no bandwidth cap of their own. A QEMU
+# migration not done in SHM_BENCH_TIMEOUT seconds is cancelled: "no
+# convergence"; shm without --force-cutover gives up by itself when
+# pre-copy stalls, and says so. Then the ratios, shm / QEMU.
+set -u
+. "$SHM_REPO/tests/lib.sh"
+. "$SHM_REPO/tests/qemu.sh"
+
+QMP=$SHM_REPO/build/tests/qmp
+LINK=${SHM_BENCH_LINK:-200mbit}
+RATES=${SHM_BENCH_RATES:-0 1000 4000 16000}
+TIMEOUT=${SHM_BENCH_TIMEOUT:-60}
+TICK=$(getconf CLK_TCK)
+
+why=$(qemu_missing)
+[[ -z $why ]] || skip_all "$why"
+[[ -x $QMP ]] || skip_all "$QMP not built"
+
+dir=$(mktemp -d)
+name=bench
+cleanup() {
+	[[ -n $guest_echo_pid ]] && kill "$guest_echo_pid" 2>/dev/null
+	pkill -KILL -f "qemu-system-x86_64 -name $name " 2>/dev/null
+	pkill -f "$SHMCTL serve" 2>/dev/null
+	wait 2>/dev/null
+	qemu_net_down
+	rm -rf "$dir" "/dev/shm/shm-$name.ram"
+}
+trap cleanup EXIT
+
+ns() { echo "$qemu_net-$1"; }
+addr() { [[ $1 == a ]] && echo "$QEMU_A_IP" || echo "$QEMU_B_IP"; }
+other() { [[ $1 == a ]] && echo b || echo a; }
+
+# Where the guest is, and its QEMU there: host, QMP socket, pid.
+here=a qmp=$dir/$name.qmp pid=
+
+qemu_net_up "shm-bench$$" || { echo "Bail out! no network"; exit 1; }
+for h in a b; do
+	ip netns exec "$(ns $h)" tc qdisc add dev up0 root tbf rate "$LINK" \
+		burst 256kb latency 100ms
+	ip netns exec "$(ns $h)" "$SHMCTL" serve --listen "$(addr $h)" \
+		--key "$dir/key" --rundir "$dir/run-$h" >"$dir/serve-$h.log" 2>&1 &
+done
+head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
+qemu_guest_start "$(ns a)" "$name" "$dir" 64 0 50 ||
+	{ echo "Bail out! the guest did not boot"; exit 1; }
+pid=$(qemu_guest_pid "$name" "$dir")
+guest_echo_start "$dir/echo.out" 3600 16384
+
+# QEMU PID's host-side CPU time so far, in clock ticks: user and system
+# time less the time its vCPUs spent running the guest.
+host_cpu() { # PID
+	awk '{ print $14 + $15 - $43 }' "/proc/$1/stat"
+}
+
+tx_bytes() { # HOST
+	ip netns exec "$(ns "$1")" cat /sys/class/net/up0/statistics/tx_bytes
+}
+
+# The guest's QEMU at QMP quits, and its RAM file goes.
+quit_qemu() { # QMP PID
+	local ram
+	ram=$(tr '\0' '\n' <"/proc/$2/cmdline" | sed -n 's/.*mem-path=\([^,]*\).*/\1/p')
+	"$QMP" "$1" quit >/dev/null 2>&1
+	for _ in $(seq 50); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$2" 2>/dev/null
+	[[ -n $ram ]] && rm -f "$ram"
+}
+
+# Figures of the run just done, for the table: one line in $dir/results.
+record() { # RATE TOOL VERDICT TOTAL_MS DOWNTIME_US BYTES CPU_TICKS EXTRA_CPU_US
+	echo "$*" >>"$dir/results"
+}
+
+run_shm() { # RATE
+	local to rc=0 b0 c0 t0 c1 out=$dir/shm.json
+	to=$(other "$here")
+	b0=$(tx_bytes "$here") c0=$(host_cpu "$pid") t0=$(date +%s%N)
+	ip netns exec "$(ns "$here")" "$SHMCTL" migrate "qemu:$qmp" \
+		--to "$(addr "$to")" --key "$dir/key" --json --keep-source \
+		>"$out" 2>"$dir/shm.err" || rc=$?
+	if ((rc)); then
+		diag "shm: $(cat "$dir/shm.err")"
+		record "$1" shm "gave-up" $((($(date +%s%N) - t0) / 1000000)) - - - -
+		return
+	fi
+	c1=$(host_cpu "$pid")
+	record "$1" shm ok "$(jq -r .total_ms "$out")" \
+		"$(jq -r '.blackout_us // "-"' "$out")" \
+		$(($(tx_bytes "$here") - b0)) $((c1 - c0)) \
+		$(($(jq -r .cpu_shm_ko_us "$out") + $(jq -r .cpu_shmctl_us "$out")))
+	quit_qemu "$qmp" "$pid"
+	here=$to
+	qmp=$(ls -t "$dir/run-$to"/qemu-"$name"-*/qmp | head -n1)
+	pid=$(cat "$(dirname "$qmp")/pid")
+}
+
+# The destination's command line: the source's, with its own files,
+# waiting for an incoming migration.
+incoming_args() { # PID TO
+	local arg skip=
+	while IFS= read -r -d '' arg; do
+		if [[ -n $skip ]]; then
+			skip=
+			continue
+		fi
+		case $arg in
+		-qmp | -pidfile | -serial) skip=1; continue ;;
+		-daemonize) continue ;;
+		*mem-path=*) arg=$(sed "s|mem-path=[^,]*|mem-path=$dir/q-$2.ram|" <<<"$arg") ;;
+		esac
+		printf '%s\0' "$arg"
+	done <"/proc/$1/cmdline"
+	printf '%s\0' -qmp "unix:$dir/q-$2.qmp,server=on,wait=off" \
+		-pidfile "$dir/q-$2.pid" -serial "file:$dir/q-$2.console" \
+		-incoming defer -daemonize
+}
+
+run_qemu() { # RATE TOOL (qemu or multifd)
+	local to dqmp dpid status probe b0 c0 t0 c1 info elapsed caps
+	to=$(other "$here")
+	dqmp=$dir/q-$to.qmp
+	rm -f "$dqmp" "$dir/q-$to.pid"
+	mapfile -d '' -t args < <(incoming_args "$pid" "$to")
+	if ! ip netns exec "$(ns "$to")" "${args[@]}" >"$dir/q-$to.log" 2>&1; then
+		diag "$2: the destination QEMU did not start: $(cat "$dir/q-$to.log")"
+		record "$1" "$2" failed - - - - -
+		return
+	fi
+	dpid=$(cat "$dir/q-$to.pid")
+	caps='{"capability":"multifd","state":'$([[ $2 == multifd ]] && echo true || echo false)'}'
+	for q in "$qmp" "$dqmp"; do
+		"$QMP" "$q" migrate-set-capabilities "\"capabilities\":[$caps]" >/dev/null
+		[[ $2 == multifd ]] &&
+			"$QMP" "$q" migrate-set-parameters '"multifd-channels":4' >/dev/null
+	done
+	"$QMP" "$qmp" migrate-set-parameters \
+		'"downtime-limit":300,"max-bandwidth":100000000000' >/dev/null
+	"$QMP" "$dqmp" migrate-incoming "\"uri\":\"tcp:$(addr "$to"):4444\"" >/dev/null
+	"$SHMCTL" downtime --pid "$pid" --pid "$dpid" --json \
+		--duration $((TIMEOUT + 60)) >"$dir/probe.json" 2>"$dir/probe.err" &
+	probe=$!
+	for _ in $(seq 100); do
+		grep -q probing "$dir/probe.err" && break
+		sleep 0.1
+	done
+	b0=$(tx_bytes "$here") c0=$(host_cpu "$pid") t0=$(date +%s%N)
+	"$QMP" "$qmp" migrate "\"uri\":\"tcp:$(addr "$to"):4444\"" >/dev/null
+	while :; do
+		info=$("$QMP" "$qmp" query-migrate)
+		status=$(jq -r .status <<<"$info")
+		elapsed=$((($(date +%s%N) - t0) / 1000000))
+		[[ $status == completed || $status == failed ]] && break
+		if ((elapsed > TIMEOUT * 1000)); then
+			"$QMP" "$qmp" migrate_cancel >/dev/null
+			status="no-convergence"
+			break
+		fi
+		sleep 0.2
+	done
+	c1=$(host_cpu "$pid")
+	kill -INT "$probe"
+	wait "$probe"
+	if [[ $status != completed ]]; then
+		diag "$2: $status after $elapsed ms: $(jq -c '{status, "error-desc"}' <<<"$info")"
+		record "$1" "$2" "$status" "$elapsed" - - - -
+		quit_qemu "$dqmp" "$dpid"
+		return
+	fi
+	record "$1" "$2" ok "$(jq -r '."total-time"' <<<"$info")" \
+		"$(jq --argjson s "$pid" --argjson d "$dpid" -r '
+			([.vms[] | select(.pid == $d)][0].first_entry_ns) -
+			([.vms[] | select(.pid == $s)][0].last_exit_ns) | . / 1000 | floor' \
+			"$dir/probe.json")" \
+		$(($(tx_bytes "$here") - b0)) $((c1 - c0)) 0
+	diag "$2: QEMU's own figures: downtime $(jq -r .downtime <<<"$info") ms, $(jq -r .ram.transferred <<<"$info") bytes of RAM"
+	quit_qemu "$qmp" "$pid"
+	here=$to qmp=$dqmp pid=$dpid
+}
+
+for rate in $RATES; do
+	guest_ctl rate "$rate" >/dev/null
+	sleep 3
+	for tool in shm qemu multifd; do
+		if [[ $tool == shm ]]; then
+			run_shm "$rate"
+		else
+			run_qemu "$rate" "$tool"
+		fi
+		diag "rate $rate, $tool: $(tail -n1 "$dir/results")"
+		if guest_ctl check >/dev/null; then
+			ok "rate $rate: $tool, the guest's self-check passes after"
+		else
+			not_ok "rate $rate: $tool, the guest's self-check passes after"
+		fi
+	done
+done
+guest_echo_wait "$dir/echo.out" stop | diag
+
+# The table, then the ratios.
+awk -v tick="$TICK" -v link="$LINK" '
+function cpu(t, x) { return t == "-" ? -1 : t / tick + x / 1e6 }
+{
+	rate = $1; tool = $2
+	ok[rate, tool] = $3 == "ok"; verdict[rate, tool] = $3; total[rate, tool] = $4
+	down[rate, tool] = $5; bytes[rate, tool] = $6
+	c[rate, tool] = cpu($7, $8)
+	if (!(rate in seen)) { seen[rate] = 1; order[n++] = rate }
+}
+END {
+	printf "shm vs QEMU 7.2, 256 MiB guest, link %s (TCG: read the ratios)\n", link
+	printf "%-8s %-8s %9s %12s %10s %8s %10s  %s\n", "pages/s", "tool",
+	       "total s", "downtime ms", "wire MiB", "CPU s", "CPU s/GiB", "verdict"
+	for (i = 0; i < n; i++) {
+		r = order[i]
+		split("shm qemu multifd", tools, " ")
+		for (t = 1; t <= 3; t++) {
+			k = r SUBSEP tools[t]
+			if (!(k in verdict)) continue
+			if (!ok[k]) {
+				printf "%-8s %-8s %9.1f %12s %10s %8s %10s  %s\n", r, tools[t],
+				       total[k] / 1000, "-", "-", "-", "-", verdict[k]
+				continue
+			}
+			gib = bytes[k] / 2^30
+			printf "%-8s %-8s %9.1f %12.1f %10.1f %8.2f %10.2f  %s\n", r,
+			       tools[t], total[k] / 1000, down[k] / 1000, bytes[k] / 2^20,
+			       c[k], gib ? c[k] / gib : 0, "ok"
+		}
+	}
+	printf "\nratios shm / QEMU (targets: total <= 0.7, downtime <= 0.7, CPU per GiB <= 0.5)\n"
+	printf "%-8s %-8s %9s %12s %10s\n", "pages/s", "vs", "total", "downtime", "CPU/GiB"
+	for (i = 0; i < n; i++) {
+		r = order[i]
+		for (t = 2; t <= 3; t++) {
+			s = r SUBSEP "shm"; q = r SUBSEP tools[t]
+			if (!(q in verdict)) continue
+			if (ok[s] && ok[q])
+				printf "%-8s %-8s %9.2f %12.2f %10.2f\n", r, tools[t],
+				       total[s] / total[q], down[s] / down[q],
+				       (c[s] / (bytes[s] / 2^30)) / (c[q] / (bytes[q] / 2^30))
+			else
+				printf "%-8s %-8s   shm %s after %.1f s, %s %s after %.1f s\n",
+				       r, tools[t], verdict[s], total[s] / 1000, tools[t],
+				       verdict[q], total[q] / 1000
+		}
+	}
+}' "$dir/results" | diag
+finish

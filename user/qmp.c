@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The QMP client (qmp.h): lines of JSON both ways on a Unix socket, every
+ * read bounded by QMP_TIMEOUT_MS, so a QEMU that hangs fails a call
+ * instead of hanging shmctl.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "qmp.h"
+
+static int qmp_fail(struct qmp *q, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->err, sizeof(q->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The next line QEMU sends, parsed; NULL (and q->err) if none came. */
+static struct json_object *qmp_read(struct qmp *q, int *err)
+{
+	uint64_t deadline = monotonic_ms() + QMP_TIMEOUT_MS;
+	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+	struct json_object *obj;
+	char *nl;
+	ssize_t n;
+
+	while (!(nl = memchr(q->buf, '\n', q->len))) {
+		uint64_t now = monotonic_ms();
+
+		if (q->len == sizeof(q->buf)) {
+			*err = qmp_fail(q, -EPROTO, "QEMU sent a line over %zu bytes",
+					sizeof(q->buf));
+			return NULL;
+		}
+		if (now >= deadline || poll(&pfd, 1, deadline - now) == 0) {
+			*err = qmp_fail(q, -ETIMEDOUT, "QEMU did not answer in %d s",
+					QMP_TIMEOUT_MS / 1000);
+			return NULL;
+		}
+		n = read(q->fd, q->buf + q->len, sizeof(q->buf) - q->len);
+		if (n <= 0 && !(n < 0 && errno == EINTR)) {
+			*err = qmp_fail(q, n ? -errno : -ECONNRESET,
+					"QEMU's monitor connection broke: %s",
+					n ? strerror(errno) : "closed");
+			return NULL;
+		}
+		if (n > 0)
+			q->len += n;
+	}
+	*nl = '\0';
+	obj = json_tokener_parse(q->buf);
+	q->len -= nl + 1 - q->buf;
+	memmove(q->buf, nl + 1, q->len);
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		*err = qmp_fail(q, -EPROTO, "QEMU sent something that is not a JSON object");
+		return NULL;
+	}
+	return obj;
+}
+
+/* The answer to the command just sent: events before it are skipped. */
+static int qmp_answer(struct qmp *q, const char *cmd, struct json_object **ret)
+{
+	struct json_object *obj, *val, *error;
+	int err = 0;
+
+	while ((obj = qmp_read(q, &err)) &&
+	       json_object_object_get_ex(obj, "event", NULL))
+		json_object_put(obj);
+	if (!obj)
+		return err;
+	if (json_object_object_get_ex(obj, "error", &error)) {
+		err = qmp_fail(q, -EREMOTEIO, "QEMU refused %s: %s", cmd,
+			       qmp_str(error, "desc"));
+	} else if (!json_object_object_get_ex(obj, "return", &val)) {
+		err = qmp_fail(q, -EPROTO, "QEMU answered %s with neither return nor error",
+			       cmd);
+	} else if (ret) {
+		*ret = json_object_get(val);
+	}
+	json_object_put(obj);
+	return err;
+}
+
+static int qmp_send(struct qmp *q, const char *line, size_t len, int fd)
+{
+	char control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)line, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	if (fd >= 0) {
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(q->fd, &msg, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len)
+		return qmp_fail(q, n < 0 ? -errno : -EIO,
+				"cannot write to QEMU's monitor: %s",
+				n < 0 ? strerror(errno) : "short write");
+	return 0;
+}
+
+int qmp_call(struct qmp *q, const char *cmd, const char *args, int fd,
+	     struct json_object **ret)
+{
+	char line[1024];
+	int len;
+
+	if (q->fd < 0)
+		return qmp_fail(q, -ENOTCONN, "QEMU's monitor connection is closed");
+	len = snprintf(line, sizeof(line), "{\"execute\":\"%s\"%s%s%s}\n", cmd,
+		       args ? ",\"arguments\":{" : "", args ?: "", args ? "}" : "");
+	if (len >= (int)sizeof(line))
+		return qmp_fail(q, -E2BIG, "QMP command %s too long", cmd);
+	return qmp_send(q, line, len, fd) ?: qmp_answer(q, cmd, ret);
+}
+
+int qmp_connect(struct qmp *q, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct json_object *greeting;
+	int err = 0;
+
+	q->len = 0;
+	q->err[0] = '\0';
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return qmp_fail(q, -ENAMETOOLONG, "%s: too long for a socket", path);
+	strcpy(addr.sun_path, path);
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd < 0)
+		return qmp_fail(q, -errno, "socket: %m");
+	if (connect(q->fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		err = qmp_fail(q, -errno, "%s: %m", path);
+	} else if (getsockopt(q->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		err = qmp_fail(q, -errno, "%s: whose socket: %m", path);
+	} else {
+		q->pid = cred.pid;
+		greeting = qmp_read(q, &err);
+		if (greeting && !json_object_object_get_ex(greeting, "QMP", NULL))
+			err = qmp_fail(q, -EPROTO, "%s: not a QMP monitor", path);
+		json_object_put(greeting);
+		if (!err)
+			err = qmp_call(q, "qmp_capabilities", NULL, -1, NULL);
+	}
+	if (err)
+		qmp_close(q);
+	return err;
+}
+
+void qmp_close(struct qmp *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = -1;
+}
+
+const char *qmp_str(struct json_object *obj, const char *key)
+{
+	struct json_object *val;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &val) ||
+	    !json_object_is_type(val, json_type_string))
+		return "";
+	return json_object_get_string(val);
+}
+
+static int qmp_query_str(struct qmp *q, const char *cmd, const char *key,
+			 const char *absent, char *buf, size_t len)
+{
+	struct json_object *ret;
+	int err = qmp_call(q, cmd, NULL, -1, &ret);
+
+	if (err)
+		return err;
+	snprintf(buf, len, "%s", *qmp_str(ret, key) ? qmp_str(ret, key) : absent);
+	json_object_put(ret);
+	return 0;
+}
+
+int qmp_status(struct qmp *q, char *buf, size_t len)
+{
+	return qmp_query_str(q, "query-status", "status", "unknown", buf, len);
+}
+
+int qmp_migration_status(struct qmp *q, char *buf, size_t len)
+{
+	return qmp_query_str(q, "query-migrate", "status", "none", buf, len);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A QMP client: QEMU's JSON monitor on a Unix socket, one command at a
+ * time, its answer parsed with json-c. Events that arrive between
+ * answers are skipped: callers that wait for a state poll for it.
+ */
+#ifndef SHMCTL_QMP_H
+#define SHMCTL_QMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#define QMP_TIMEOUT_MS	30000
+
+struct qmp {
+	int fd;			/* -1 when closed */
+	pid_t pid;		/* QEMU, as the kernel saw it at connect */
+	size_t len;		/* bytes of buf not yet taken as lines */
+	char buf[65536];
+	char err[256];		/* why the last call failed */
+};
+
+/* Connects, reads the greeting and leaves capabilities negotiation. */
+int qmp_connect(struct qmp *q, const char *path);
+void qmp_close(struct qmp *q);
+
+/*
+ * Runs the command "@cmd" with arguments @args (a JSON object's members,
+ * e.g. "\"state\":\"pre-switchover\"", or NULL), passing descriptor @fd
+ * along when it is not -1 (for getfd). *@ret, if @ret is not NULL, gets
+ * the "return" value, which the caller puts. A QMP error is -EREMOTEIO
+ * with QEMU's description in q->err.
+ */
+int qmp_call(struct qmp *q, const char *cmd, const char *args, int fd,
+	     struct json_object **ret);
+
+/* The string member @key of @obj, or "" when absent. */
+const char *qmp_str(struct json_object *obj, const char *key);
+
+/* query-status's "status" into @buf ("running", "paused", ...). */
+int qmp_status(struct qmp *q, char *buf, size_t len);
+/* query-migrate's "status" into @buf ("none" when there was none). */
+int qmp_migration_status(struct qmp *q, char *buf, size_t len);
+
+#endif /* SHMCTL_QMP_H */

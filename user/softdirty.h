@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Writes a VMM makes to guest RAM itself (device emulation: a virtio-net
+ * receive, a disk read landing in guest memory), which KVM's dirty log
+ * does not see, found with the kernel's soft-dirty bits on the VMM's
+ * mapping of guest RAM (/proc/PID/pagemap, /proc/PID/clear_refs) and
+ * reported to shm.ko (SHM_CMD_SESSION_DIRTY).
+ *
+ * Reading the bits and clearing them are two steps: a write between them
+ * would be lost. So each scan stops the VMM (SIGSTOP, every thread seen
+ * stopped), reads, clears and lets it go on: a few milliseconds, every
+ * SOFTDIRTY_PERIOD_MS. After its final scan, with the VM paused for
+ * good, no write of the VMM goes unreported.
+ */
+#ifndef SHMCTL_SOFTDIRTY_H
+#define SHMCTL_SOFTDIRTY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "netlink.h"
+#include "procmaps.h"
+
+#define SOFTDIRTY_PERIOD_MS	250
+#define SOFTDIRTY_MAX_RANGES	8
+
+struct softdirty {
+	pid_t pid;
+	int pidfd, pagemap, clear_refs;
+	uint32_t session;
+	struct proc_map ranges[SOFTDIRTY_MAX_RANGES];	/* of guest RAM */
+	unsigned int nr_ranges;
+	uint64_t *entries;		/* a pagemap buffer */
+	struct shm_nl nl;		/* the reports' */
+	pthread_t thread;
+	pthread_mutex_t lock;		/* protects stop, err */
+	pthread_cond_t wake;
+	bool stop;
+	int err;
+	char why[256];
+	uint64_t scans, pages;		/* for the curious */
+};
+
+/*
+ * Starts tracking QEMU @pid's writes to its mapping of @ram_path (a file,
+ * or "" for the one memfd mapping) for @session: a first scan clears the
+ * bits, then a thread scans and reports every period.
+ */
+int softdirty_start(struct softdirty *sd, pid_t pid, int pidfd,
+		    const char *ram_path, uint32_t session);
+/*
+ * The VMM stopped writing for good (its VM is paused): the last scan,
+ * reported before this returns; tracking ends. 0 or a negative errno,
+ * with sd->why.
+ */
+int softdirty_finish(struct softdirty *sd);
+/* Tracking ends without a last scan (the migration failed). */
+void softdirty_cancel(struct softdirty *sd);
+
+#endif /* SHMCTL_SOFTDIRTY_H */

@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The qemu driver (vmm.h): a QEMU/KVM VM, driven through QMP.
+ *
+ * Source: shm.ko moves guest RAM; QEMU's writes to it (device emulation)
+ * are tracked by soft-dirty bits (softdirty.h) from track_writes to
+ * pause. pause starts QEMU's own migration with x-ignore-shared (RAM in
+ * the shared backend stays out of it) and pause-before-switchover, into
+ * a pipe we read: QEMU sends its few non-shared blocks (ROMs) while the
+ * guest runs, then stops the VM and waits in "pre-switchover" while
+ * shm.ko sends the final round. save_state lets it finish: device and
+ * vCPU state follow, and the stream so read is the state handed over.
+ *
+ * Destination: QEMU started from the description with -incoming defer
+ * and -S; restore_state feeds it the stream (migrate-incoming); resume is
+ * "cont". Any failure on the source cancels QEMU's migration, which
+ * restarts the guest as it was.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "procmaps.h"
+#include "vmm_qemu.h"
+
+#define QEMU_FDNAME		"shm-migration"
+/* In a run directory of ours: it goes with the VM when the VM leaves. */
+#define QEMU_DIR_MARK		"made-by-shmctl-serve"
+#define QEMU_POLL_MS		5
+#define QEMU_RUNNING_MS		10000	/* for a resumed guest to run */
+#define QEMU_QUIT_MS		3000	/* between quit and SIGKILL */
+
+int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->err, sizeof(v->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int qemu_qmp_fail(struct vmm *v, int err)
+{
+	struct qemu *q = v->priv;
+
+	return qemu_fail(v, err, "QEMU (pid %d): %s", v->pid, q->qmp.err);
+}
+
+static struct qemu *qemu_new(struct vmm *v)
+{
+	struct qemu *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		qemu_fail(v, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	q->qmp.fd = q->pidfd = q->stream.fd = -1;
+	v->priv = q;
+	return q;
+}
+
+static void qemu_free(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+
+	qmp_close(&q->qmp);
+	if (q->pidfd >= 0)
+		close(q->pidfd);
+	free(q->stream.buf);
+	free(q);
+	v->priv = NULL;
+}
+
+/* Monitor connected: who QEMU is, and a pidfd that stays its. */
+static int qemu_adopt(struct vmm *v, const char *qmp_path)
+{
+	struct qemu *q = v->priv;
+	int err = qmp_connect(&q->qmp, qmp_path);
+
+	if (err)
+		return qemu_fail(v, err, "QEMU monitor %s", q->qmp.err);
+	v->pid = q->qmp.pid;
+	q->pidfd = pidfd_open(v->pid, 0);
+	if (q->pidfd < 0)
+		return qemu_fail(v, -errno, "pidfd_open(%d): %m", v->pid);
+	return 0;
+}
+
+static int qemu_ram_size(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	struct json_object *list, *size;
+	size_t i;
+	int err = qmp_call(&q->qmp, "query-memdev", NULL, -1, &list);
+
+	if (err)
+		return qemu_qmp_fail(v, err);
+	for (i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *m = json_object_array_get_idx(list, i);
+
+		if (!strcmp(qmp_str(m, "id"), q->facts.ram_id) &&
+		    json_object_object_get_ex(m, "size", &size))
+			v->ram_bytes = json_object_get_uint64(size);
+	}
+	json_object_put(list);
+	return v->ram_bytes ? 0 :
+	       qemu_fail(v, -ENOENT, "QEMU does not list memory backend %s",
+			 q->facts.ram_id);
+}
+
+/* A migration not over, as query-migrate says. */
+static bool qemu_migration_active(const char *status)
+{
+	return strcmp(status, "none") && strcmp(status, "completed") &&
+	       strcmp(status, "failed") && strcmp(status, "cancelled");
+}
+
+static int qemu_attach(struct vmm *v, const char *where)
+{
+	struct qemu_args args = { 0 };
+	char status[32], migration[32];
+	struct qemu *q = qemu_new(v);
+	int err;
+
+	if (!q)
+		return -ENOMEM;
+	err = qemu_adopt(v, where) ?:
+	      qemu_args_of_pid(v, v->pid, &args) ?:
+	      qemu_args_check(v, &args, false, &q->facts) ?:
+	      qemu_ram_size(v);
+	if (!err && (qmp_status(&q->qmp, status, sizeof(status)) ||
+		     qmp_migration_status(&q->qmp, migration, sizeof(migration))))
+		err = qemu_qmp_fail(v, -EIO);
+	if (!err && strcmp(status, "running") && strcmp(status, "paused"))
+		err = qemu_fail(v, -EBUSY, "its VM is %s, neither running nor paused", status);
+	if (!err && qemu_migration_active(migration))
+		err = qemu_fail(v, -EBUSY, "QEMU is running a migration of its own (%s)", migration);
+	if (!err && q->facts.ram_path[0] && !realpath(q->facts.ram_path, status))
+		err = qemu_fail(v, -errno, "%s: %m", q->facts.ram_path);
+	qemu_args_free(&args);
+	if (err)
+		qemu_free(v);
+	return err;
+}
+
+static int qemu_describe(struct vmm *v, char *desc, size_t len)
+{
+	struct qemu_args args = { 0 };
+	struct qemu_facts facts;
+	int err = qemu_args_of_pid(v, v->pid, &args) ?:
+		  qemu_args_check(v, &args, false, &facts) ?:
+		  qemu_args_encode(v, &args, desc, len);
+
+	qemu_args_free(&args);
+	return err;
+}
+
+static int qemu_rm_one(const char *path, const struct stat *st, int type,
+		       struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Our run directory and all in it: a destination leaves nothing behind. */
+static void qemu_rm_dir(struct qemu *q)
+{
+	if (q->dir[0])
+		nftw(q->dir, qemu_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	q->dir[0] = '\0';
+}
+
+/* The last line QEMU printed before it gave up, for the error. */
+static void qemu_log_tail(const char *log, char *buf, size_t len)
+{
+	char line[512];
+	FILE *f = fopen(log, "re");
+
+	snprintf(buf, len, "no message");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (*line)
+			snprintf(buf, len, "%.*s", (int)len - 1, line);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* QEMU -daemonize: its first process exits once the VM is set up. */
+static int qemu_spawn(struct vmm *v, const struct qemu_args *a)
+{
+	struct qemu *q = v->priv;
+	char log[PATH_MAX + 16], path[PATH_MAX + 16], tail[256];
+	int status, fd;
+	pid_t child;
+	FILE *f;
+
+	snprintf(log, sizeof(log), "%s/qemu.log", q->dir);
+	child = fork();
+	if (child < 0)
+		return qemu_fail(v, -errno, "fork: %m");
+	if (!child) {
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		fd = open("/dev/null", O_RDONLY);
+		if (fd < 0 || dup2(fd, 0) < 0)
+			_exit(127);
+		execvp(a->argv[0], a->argv);
+		fprintf(stderr, "%s: %m\n", a->argv[0]);
+		_exit(127);
+	}
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		qemu_log_tail(log, tail, sizeof(tail));
+		return qemu_fail(v, -EIO, "the destination's QEMU did not start: %s", tail);
+	}
+	snprintf(path, sizeof(path), "%s/pid", q->dir);
+	f = fopen(path, "re");
+	if (!f || fscanf(f, "%d", &status) != 1) {
+		if (f)
+			fclose(f);
+		return qemu_fail(v, -EIO, "%s: no pid of QEMU", path);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/qmp", q->dir);
+	return qemu_adopt(v, path) ?:
+	       (v->pid != status ? qemu_fail(v, -EIO, "%s is not QEMU %d's", path, status) : 0);
+}
+
+static int qemu_create_incoming(struct vmm *v, const char *desc,
+				const char *rundir)
+{
+	struct qemu_args args = { 0 }, incoming = { 0 };
+	struct qemu *q = qemu_new(v);
+	int err;
+
+	if (!q)
+		return -ENOMEM;
+	err = qemu_args_decode(v, desc, &args) ?:
+	      qemu_args_check(v, &args, true, &q->facts);
+	if (!err && mkdir(rundir, 0700) && errno != EEXIST)
+		err = qemu_fail(v, -errno, "%s: %m", rundir);
+	if (!err) {
+		snprintf(q->dir, sizeof(q->dir), "%s/qemu-%s-XXXXXX", rundir,
+			 q->facts.name);
+		if (!mkdtemp(q->dir)) {
+			err = qemu_fail(v, -errno, "%s: %m", q->dir);
+			q->dir[0] = '\0';
+		}
+	}
+	if (!err) {
+		char mark[PATH_MAX + 32];
+		int fd;
+
+		snprintf(mark, sizeof(mark), "%s/" QEMU_DIR_MARK, q->dir);
+		fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			err = qemu_fail(v, -errno, "%s: %m", mark);
+		else
+			close(fd);
+	}
+	err = err ?: qemu_args_incoming(v, &args, &q->facts, q->dir, &incoming) ?:
+	      qemu_spawn(v, &incoming) ?:
+	      qemu_ram_size(v);
+	qemu_args_free(&args);
+	qemu_args_free(&incoming);
+	if (err) {
+		if (q->pidfd >= 0)
+			pidfd_send_signal(q->pidfd, SIGKILL, NULL, 0);
+		qemu_rm_dir(q);
+		qemu_free(v);
+	}
+	return err;
+}
+
+/* A descriptor of QEMU's whose /proc/PID/fd link starts with @prefix. */
+static int qemu_take_fd(struct vmm *v, const char *prefix, const char *what)
+{
+	struct qemu *q = v->priv;
+	char path[300], link[PATH_MAX], status[32];
+	int fd, found = -1;
+	struct dirent *d;
+	DIR *dir;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", v->pid);
+	dir = opendir(path);
+	if (!dir)
+		return qemu_fail(v, -errno, "%s: %m", path);
+	while ((d = readdir(dir))) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", v->pid, d->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = '\0', !strncmp(link, prefix, strlen(prefix)))) {
+			found = atoi(d->d_name);
+			break;
+		}
+	}
+	closedir(dir);
+	if (found < 0)
+		return qemu_fail(v, -ENOENT, "QEMU (pid %d) has no %s", v->pid, what);
+	/* It still answers on the monitor: the pid is still QEMU's. */
+	if (qmp_status(&q->qmp, status, sizeof(status)))
+		return qemu_qmp_fail(v, -EIO);
+	fd = pidfd_getfd(q->pidfd, found, 0);
+	return fd < 0 ? qemu_fail(v, -errno, "cannot take QEMU's %s (fd %d): %m",
+				  what, found) : fd;
+}
+
+static int qemu_vm_fd(struct vmm *v)
+{
+	return qemu_take_fd(v, "anon_inode:kvm-vm", "KVM VM");
+}
+
+/* The RAM file here: the source's own, or ours; "" for a memfd. */
+static int qemu_ram_path(struct vmm *v, char *path, size_t len)
+{
+	struct qemu *q = v->priv;
+
+	*path = '\0';
+	if (!q->facts.ram_path[0])
+		return 0;
+	if (q->dir[0]) {
+		snprintf(path, len, "%s/ram", q->dir);
+		return 0;
+	}
+	if (len < PATH_MAX || !realpath(q->facts.ram_path, path))
+		return qemu_fail(v, -errno, "%s: %m", q->facts.ram_path);
+	return 0;
+}
+
+static int qemu_ram_fd(struct vmm *v)
+{
+	char path[PATH_MAX + 8];
+	int fd, err = qemu_ram_path(v, path, sizeof(path));
+
+	if (err)
+		return err;
+	if (!*path)
+		return qemu_take_fd(v, "/memfd:", "memfd of its RAM");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? qemu_fail(v, -errno, "%s: %m", path) : fd;
+}
+
+/*
+ * QEMU keeps guest-physical RAM below 4 GiB at the same offset of its RAM
+ * block (the "ram-below-4g" alias starts at 0), the windows a PC remaps
+ * (BIOS area, SMRAM, TSEG) included; 2 GiB is below where pc and q35
+ * split it, for any RAM size. Both address spaces see it so.
+ */
+#define QEMU_IDENTITY_MAX	(2ULL << 30)
+
+static int qemu_places(struct vmm *v, struct vmm_place *places,
+		       unsigned int max, unsigned int *nr)
+{
+	char path[PATH_MAX + 8], why[256];
+	struct proc_map map;
+	unsigned int n, i;
+	int err = qemu_ram_path(v, path, sizeof(path));
+
+	if (err)
+		return err;
+	err = proc_maps_find(v->pid, path, &map, 1, &n, why, sizeof(why));
+	if (err)
+		return qemu_fail(v, err, "QEMU's RAM: %s", why);
+	for (i = 0; i < 2 && i < max; i++)
+		places[i] = (struct vmm_place) {
+			.as_id = i,
+			.hva = map.start,
+			.len = v->ram_bytes < QEMU_IDENTITY_MAX ? v->ram_bytes :
+				QEMU_IDENTITY_MAX,
+		};
+	*nr = i;
+	return 0;
+}
+
+static int qemu_track_writes(struct vmm *v, uint32_t session)
+{
+	struct qemu *q = v->priv;
+	char path[PATH_MAX + 8];
+	int err = qemu_ram_path(v, path, sizeof(path));
+
+	if (err)
+		return err;
+	err = softdirty_start(&q->writes, v->pid, q->pidfd, path, session);
+	if (err)
+		return qemu_fail(v, err, "%s", q->writes.why);
+	q->tracking = true;
+	return 0;
+}
+
+static void *qemu_stream_read(void *arg)
+{
+	struct qemu_stream *s = arg;
+	ssize_t n;
+
+	for (;;) {
+		if (s->len == s->size) {
+			char *buf = realloc(s->buf, s->size ? 2 * s->size : 1 << 20);
+
+			if (!buf) {
+				s->err = -ENOMEM;
+				break;
+			}
+			s->buf = buf;
+			s->size = s->size ? 2 * s->size : 1 << 20;
+		}
+		n = read(s->fd, s->buf + s->len, s->size - s->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->err = n ? -errno : 0;
+			break;
+		}
+		s->len += n;
+	}
+	return NULL;
+}
+
+static void qemu_stream_end(struct qemu *q)
+{
+	if (q->stream.fd < 0)
+		return;
+	pthread_join(q->stream.reader, NULL);
+	close(q->stream.fd);
+	q->stream.fd = -1;
+}
+
+static int qemu_set_caps(struct vmm *v, bool pause)
+{
+	struct qemu *q = v->priv;
+	char args[256];
+	int err;
+
+	snprintf(args, sizeof(args),
+		 "\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true},"
+		 "{\"capability\":\"pause-before-switchover\",\"state\":%s}]",
+		 pause ? "true" : "false");
+	err = qmp_call(&q->qmp, "migrate-set-capabilities", args, -1, NULL);
+	return err ? qemu_qmp_fail(v, err) : 0;
+}
+
+/*
+ * Hands QEMU one end of a pipe as QEMU_FDNAME; @ours gets the other.
+ * @write: QEMU writes (the source), else reads.
+ */
+static int qemu_give_pipe(struct vmm *v, bool write, int *ours)
+{
+	struct qemu *q = v->priv;
+	int fds[2], err;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return qemu_fail(v, -errno, "pipe: %m");
+	err = qmp_call(&q->qmp, "getfd", "\"fdname\":\"" QEMU_FDNAME "\"",
+		       fds[write], NULL);
+	close(fds[write]);
+	if (err) {
+		close(fds[!write]);
+		return qemu_qmp_fail(v, err);
+	}
+	*ours = fds[!write];
+	return 0;
+}
+
+/* Polls QEMU's migration until it is @want (or over, which fails). */
+static int qemu_wait_migration(struct vmm *v, const char *want)
+{
+	struct qemu *q = v->priv;
+	struct json_object *info;
+	char status[32];
+	int err;
+
+	for (;;) {
+		err = qmp_call(&q->qmp, "query-migrate", NULL, -1, &info);
+		if (err)
+			return qemu_qmp_fail(v, err);
+		snprintf(status, sizeof(status), "%s", qmp_str(info, "status"));
+		if (!strcmp(status, want)) {
+			json_object_put(info);
+			return 0;
+		}
+		if (!qemu_migration_active(status)) {
+			err = qemu_fail(v, -EIO, "QEMU's migration %s: %s", status,
+					*qmp_str(info, "error-desc") ?
+					qmp_str(info, "error-desc") : "no reason given");
+			json_object_put(info);
+			return err;
+		}
+		json_object_put(info);
+		usleep(QEMU_POLL_MS * 1000);
+	}
+}
+
+static int qemu_pause(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	int err = qemu_set_caps(v, true) ?:
+		  qemu_give_pipe(v, true, &q->stream.fd);
+
+	if (err)
+		return err;
+	err = -pthread_create(&q->stream.reader, NULL, qemu_stream_read, &q->stream);
+	if (err) {
+		close(q->stream.fd);
+		q->stream.fd = -1;
+		return qemu_fail(v, err, "cannot start a thread: %s", strerror(-err));
+	}
+	err = qmp_call(&q->qmp, "migrate", "\"uri\":\"fd:" QEMU_FDNAME "\"", -1, NULL);
+	if (err) {
+		qemu_qmp_fail(v, err);
+		/* Our pipe's other end went with QEMU's refusal. */
+		qemu_stream_end(q);
+		return err;
+	}
+	q->migrating = true;
+	err = qemu_wait_migration(v, "pre-switchover");
+	if (!err && q->tracking) {
+		q->tracking = false;
+		err = softdirty_finish(&q->writes);
+		if (err)
+			qemu_fail(v, err, "%s", q->writes.why);
+	}
+	return err;
+}
+
+static int qemu_save_state(struct vmm *v, void **buf, size_t *len)
+{
+	struct qemu *q = v->priv;
+	int err = qmp_call(&q->qmp, "migrate-continue",
+			   "\"state\":\"pre-switchover\"", -1, NULL);
+
+	if (err)
+		return qemu_qmp_fail(v, err);
+	err = qemu_wait_migration(v, "completed");
+	if (err)
+		return err;
+	qemu_stream_end(q);
+	if (q->stream.err)
+		return qemu_fail(v, q->stream.err, "reading QEMU's migration stream: %s",
+				 strerror(-q->stream.err));
+	*buf = q->stream.buf;
+	*len = q->stream.len;
+	q->stream.buf = NULL;
+	q->stream.len = q->stream.size = 0;
+	return 0;
+}
+
+static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
+{
+	struct qemu *q = v->priv;
+	const char *p = buf;
+	int fd, err;
+	ssize_t n;
+
+	err = qemu_set_caps(v, false) ?: qemu_give_pipe(v, false, &fd);
+	if (err)
+		return err;
+	err = qmp_call(&q->qmp, "migrate-incoming", "\"uri\":\"fd:" QEMU_FDNAME "\"",
+		       -1, NULL);
+	if (err)
+		qemu_qmp_fail(v, err);
+	/* Cut short, QEMU's own status says why. */
+	while (!err && len) {
+		n = write(fd, p, len);
+		if (n > 0)
+			p += n, len -= n;
+		else if (errno != EINTR)
+			break;
+	}
+	close(fd);
+	err = err ?: qemu_wait_migration(v, "completed");
+	if (!err && len)
+		err = qemu_fail(v, -EIO, "QEMU stopped reading its migration stream");
+	if (err) {
+		char log[PATH_MAX + 16], tail[128];
+
+		snprintf(log, sizeof(log), "%s/debug.log", q->dir);
+		qemu_log_tail(log, tail, sizeof(tail));
+		snprintf(v->err + strlen(v->err), sizeof(v->err) - strlen(v->err),
+			 " (QEMU: %s)", tail);
+	}
+	return err;
+}
+
+static int qemu_resume(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	int err = qmp_call(&q->qmp, "cont", NULL, -1, NULL);
+
+	return err ? qemu_qmp_fail(v, err) : 0;
+}
+
+static int qemu_running(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	uint64_t start = monotonic_ms();
+	char status[32];
+
+	for (;;) {
+		if (qmp_status(&q->qmp, status, sizeof(status)))
+			return qemu_qmp_fail(v, -EIO);
+		if (!strcmp(status, "running"))
+			return 0;
+		if (monotonic_ms() - start >= QEMU_RUNNING_MS)
+			return qemu_fail(v, -ETIMEDOUT, "its VM is %s, not running after %d s",
+					 status, QEMU_RUNNING_MS / 1000);
+		usleep(10 * QEMU_POLL_MS * 1000);
+	}
+}
+
+/*
+ * The source's way back: QEMU's migration cancelled, which restarts a
+ * guest that ran before it, and the guest running.
+ */
+static void qemu_cancel(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	char status[32] = "";
+
+	if (q->tracking)
+		softdirty_cancel(&q->writes);
+	q->tracking = false;
+	if (!q->migrating)
+		return;
+	q->migrating = false;
+	qmp_call(&q->qmp, "migrate_cancel", NULL, -1, NULL);
+	while (!qmp_migration_status(&q->qmp, status, sizeof(status)) &&
+	       qemu_migration_active(status))
+		usleep(QEMU_POLL_MS * 1000);
+	qemu_stream_end(q);
+}
+
+static void qemu_end_process(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	struct pollfd pfd = { .fd = q->pidfd, .events = POLLIN };
+
+	if (q->pidfd < 0)
+		return;
+	if (qmp_call(&q->qmp, "quit", NULL, -1, NULL) ||
+	    poll(&pfd, 1, QEMU_QUIT_MS) != 1)
+		pidfd_send_signal(q->pidfd, SIGKILL, NULL, 0);
+	poll(&pfd, 1, QEMU_QUIT_MS);
+}
+
+/*
+ * The VM runs on the destination: QEMU quits and its RAM file goes, and
+ * with it the whole run directory if shmctl serve made it for this VM.
+ */
+static void qemu_release(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	char err[sizeof(v->err)], mark[PATH_MAX + 32];
+	const char *slash = strrchr(q->facts.ram_path, '/');
+
+	memcpy(err, v->err, sizeof(err));
+	q->migrating = false;
+	qemu_stream_end(q);
+	qemu_end_process(v);
+	if (q->facts.ram_path[0])
+		unlink(q->facts.ram_path);
+	if (slash) {
+		snprintf(mark, sizeof(mark), "%.*s/" QEMU_DIR_MARK,
+			 (int)(slash - q->facts.ram_path), q->facts.ram_path);
+		if (!access(mark, F_OK))
+			snprintf(q->dir, sizeof(q->dir), "%.*s",
+				 (int)(slash - q->facts.ram_path), q->facts.ram_path);
+		qemu_rm_dir(q);
+	}
+	memcpy(v->err, err, sizeof(err));
+	qemu_free(v);
+}
+
+static void qemu_detach(struct vmm *v)
+{
+	char err[sizeof(v->err)];
+
+	memcpy(err, v->err, sizeof(err));
+	qemu_cancel(v);
+	memcpy(v->err, err, sizeof(err));
+	qemu_free(v);
+}
+
+static void qemu_destroy(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	char err[sizeof(v->err)];
+
+	memcpy(err, v->err, sizeof(err));
+	qemu_end_process(v);
+	qemu_rm_dir(q);
+	memcpy(v->err, err, sizeof(err));
+	qemu_free(v);
+}
+
+const struct vmm_driver vmm_qemu_driver = {
+	.name		= "qemu",
+	.attach		= qemu_attach,
+	.describe	= qemu_describe,
+	.create_incoming = qemu_create_incoming,
+	.vm_fd		= qemu_vm_fd,
+	.places		= qemu_places,
+	.ram_fd		= qemu_ram_fd,
+	.track_writes	= qemu_track_writes,
+	.pause		= qemu_pause,
+	.save_state	= qemu_save_state,
+	.restore_state	= qemu_restore_state,
+	.resume		= qemu_resume,
+	.running	= qemu_running,
+	.release	= qemu_release,
+	.detach		= qemu_detach,
+	.destroy	= qemu_destroy,
+};

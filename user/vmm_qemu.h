@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The qemu driver's insides, shared by its files:
+ *
+ *   vmm_qemu_args.c   QEMU's command line: what a VM may use to be moved,
+ *                     the description, the destination's command line
+ *   vmm_qemu.c        the driver's operations (vmm.h), through QMP
+ *   softdirty.c       QEMU's own writes to guest RAM (softdirty.h)
+ *
+ * A VM is named by its QMP socket ("qemu:/run/vm1.qmp"). Its RAM must be
+ * one shared memory backend (memory-backend-file or -memfd, share=on,
+ * -machine memory-backend=ID): shm.ko moves it, and QEMU's own migration
+ * moves the rest (x-ignore-shared), through a pipe shmctl reads, as the
+ * state that save_state hands over.
+ */
+#ifndef SHMCTL_VMM_QEMU_H
+#define SHMCTL_VMM_QEMU_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "qmp.h"
+#include "softdirty.h"
+#include "vmm.h"
+
+/* A command line, argv[0] included; each string malloc()ed. */
+struct qemu_args {
+	char **argv;
+	int argc;
+};
+
+/* What a command line says that the driver needs. */
+struct qemu_facts {
+	char name[64];			/* -name, or "vm" */
+	char ram_path[PATH_MAX];	/* memory-backend-file's, or "" */
+	char ram_id[64];		/* the backend's id */
+};
+
+/* QEMU's migration stream, read into memory while it comes. */
+struct qemu_stream {
+	int fd;				/* our end, -1 when not running */
+	pthread_t reader;
+	char *buf;
+	size_t len, size;
+	int err;
+};
+
+/* struct vmm's priv. */
+struct qemu {
+	struct qmp qmp;
+	struct qemu_facts facts;
+	char dir[PATH_MAX];		/* destination: our run directory */
+	int pidfd;			/* QEMU, -1 if none */
+	bool migrating;			/* its migration was started */
+	struct qemu_stream stream;
+	struct softdirty writes;
+	bool tracking;
+};
+
+int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* vmm_qemu_args.c */
+void qemu_args_free(struct qemu_args *a);
+/* QEMU @pid's command line. */
+int qemu_args_of_pid(struct vmm *v, pid_t pid, struct qemu_args *a);
+/*
+ * Whether shm can move the VM this command line runs: a sentence in
+ * v->err saying what to change if not. @here: the files it names must
+ * exist on this host (the destination's check of shared storage).
+ */
+int qemu_args_check(struct vmm *v, const struct qemu_args *a, bool here,
+		    struct qemu_facts *facts);
+int qemu_args_encode(struct vmm *v, const struct qemu_args *a, char *desc,
+		     size_t len);
+int qemu_args_decode(struct vmm *v, const char *desc, struct qemu_args *a);
+/*
+ * The destination's command line: @a's, with files of its own in @dir
+ * (RAM, monitor, pid file, serial), paused, waiting for its migration.
+ */
+int qemu_args_incoming(struct vmm *v, const struct qemu_args *a,
+		       const struct qemu_facts *facts, const char *dir,
+		       struct qemu_args *out);
+
+#endif /* SHMCTL_VMM_QEMU_H */
