@@ -73,7 +73,7 @@ static bool sd_all_stopped(struct softdirty *sd)
 static int sd_freeze(struct softdirty *sd)
 {
 	uint64_t start = monotonic_ms();
-	struct timespec nap = { .tv_nsec = 200000 };
+	struct timespec nap = { .tv_nsec = 1000000 };
 
 	if (pidfd_send_signal(sd->pidfd, SIGSTOP, NULL, 0))
 		return sd_fail(sd, -errno, "cannot stop QEMU to read its writes: %m");

@@ -23,7 +23,7 @@
 #include "netlink.h"
 #include "procmaps.h"
 
-#define SOFTDIRTY_PERIOD_MS	250
+#define SOFTDIRTY_PERIOD_MS	1000
 #define SOFTDIRTY_MAX_RANGES	8
 
 struct softdirty {

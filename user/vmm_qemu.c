@@ -439,16 +439,21 @@ static void qemu_stream_end(struct qemu *q)
 	q->stream.fd = -1;
 }
 
-static int qemu_set_caps(struct vmm *v, bool pause)
+/*
+ * QEMU's migration for shm: the shared RAM left out, and (source) a pause
+ * before the switchover. Set back when a migration failed: QEMU's own,
+ * run later, must carry the RAM again.
+ */
+static int qemu_set_caps(struct vmm *v, bool ignore_shared, bool pause)
 {
 	struct qemu *q = v->priv;
 	char args[256];
 	int err;
 
 	snprintf(args, sizeof(args),
-		 "\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true},"
+		 "\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":%s},"
 		 "{\"capability\":\"pause-before-switchover\",\"state\":%s}]",
-		 pause ? "true" : "false");
+		 ignore_shared ? "true" : "false", pause ? "true" : "false");
 	err = qmp_call(&q->qmp, "migrate-set-capabilities", args, -1, NULL);
 	return err ? qemu_qmp_fail(v, err) : 0;
 }
@@ -507,7 +512,7 @@ static int qemu_wait_migration(struct vmm *v, const char *want)
 static int qemu_pause(struct vmm *v)
 {
 	struct qemu *q = v->priv;
-	int err = qemu_set_caps(v, true) ?:
+	int err = qemu_set_caps(v, true, true) ?:
 		  qemu_give_pipe(v, true, &q->stream.fd);
 
 	if (err)
@@ -565,7 +570,7 @@ static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
 	int fd, err;
 	ssize_t n;
 
-	err = qemu_set_caps(v, false) ?: qemu_give_pipe(v, false, &fd);
+	err = qemu_set_caps(v, true, false) ?: qemu_give_pipe(v, false, &fd);
 	if (err)
 		return err;
 	err = qmp_call(&q->qmp, "migrate-incoming", "\"uri\":\"fd:" QEMU_FDNAME "\"",
@@ -641,6 +646,7 @@ static void qemu_cancel(struct vmm *v)
 	       qemu_migration_active(status))
 		usleep(QEMU_POLL_MS * 1000);
 	qemu_stream_end(q);
+	qemu_set_caps(v, false, false);
 }
 
 static void qemu_end_process(struct vmm *v)
