@@ -176,7 +176,12 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 		elapsed=$((($(date +%s%N) - t0) / 1000000))
 		[[ $status == completed || $status == failed ]] && break
 		if ((elapsed > TIMEOUT * 1000)); then
+			# Cancelled for good before the next run starts.
 			"$QMP" "$qmp" migrate_cancel >/dev/null
+			for _ in $(seq 300); do
+				"$QMP" "$qmp" query-migrate | grep -q '"status":"cancelled"' && break
+				sleep 0.1
+			done
 			status="no-convergence"
 			break
 		fi
