@@ -109,7 +109,7 @@ static unsigned long shm_held_where(struct shm_vm *vm, u16 as_id, u64 gfn,
 			return places[i].hva + (gpa - places[i].gpa);
 	}
 	slot = shm_vm_find_slot(vm, as_id, gfn, 1);
-	return slot ? slot->hva + (gfn - slot->base_gfn) * PAGE_SIZE : 0;
+	return slot ? shm_memslot_hva(slot, gfn) : 0;
 }
 
 int shm_held_place(struct shm_held *held, struct shm_vm *vm,

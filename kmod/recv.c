@@ -46,7 +46,7 @@ static int shm_recv_place(struct shm_recv *r, const struct shm_wire_frame *f,
 		return shm_recv_reject(r, "pages of another stream's shard", f);
 	slot = shm_vm_find_slot(&engine->vm, be16_to_cpu(f->as_id), gfn,
 				count);
-	*hva = slot ? slot->hva + (gfn - slot->base_gfn) * PAGE_SIZE : 0;
+	*hva = slot ? shm_memslot_hva(slot, gfn) : 0;
 	return 0;
 }
 

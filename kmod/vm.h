@@ -51,6 +51,13 @@ int shm_vm_read_slots(struct shm_vm *vm, struct shm_memslot **slots,
 		      unsigned int *nr, u64 *generation);
 u64 shm_vm_pages(const struct shm_vm *vm);
 
+/* The VMM's address of page @gfn, which @slot holds. */
+static inline unsigned long shm_memslot_hva(const struct shm_memslot *slot,
+					    u64 gfn)
+{
+	return slot->hva + (gfn - slot->base_gfn) * PAGE_SIZE;
+}
+
 /*
  * The memslot holding @count pages from @gfn in address space @as_id, or
  * NULL: how the destination checks every page the wire names.

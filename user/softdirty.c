@@ -88,11 +88,24 @@ static int sd_freeze(struct softdirty *sd)
 	return 0;
 }
 
+/* One batch of ranges to shm.ko; shm_nl_request() frees @msg. */
+static int sd_send(struct softdirty *sd, struct nl_msg *msg,
+		   struct nlattr *list)
+{
+	int err;
+
+	nla_nest_end(msg, list);
+	err = shm_nl_request(&sd->nl, msg, NULL, NULL);
+	if (err)
+		sd_fail(sd, err, "shm.ko took no report of QEMU's writes: %s",
+			sd->nl.failure.msg);
+	return err;
+}
+
 /* The dirty pages of range @r as runs, reported in batches. */
 static int sd_report(struct softdirty *sd, const uint64_t *entries,
 		     unsigned int r, uint64_t npages)
 {
-	struct shm_nl *nl = &sd->nl;
 	uint64_t base = sd->ranges[r].start, i = 0, run;
 	struct nlattr *list, *range;
 	struct nl_msg *msg = NULL;
@@ -108,36 +121,28 @@ static int sd_report(struct softdirty *sd, const uint64_t *entries,
 			      (entries[i + run] & PM_SOFT_DIRTY); run++)
 			;
 		if (!msg) {
-			msg = shm_nl_request_new(nl, SHM_CMD_SESSION_DIRTY, 0);
+			msg = shm_nl_request_new(&sd->nl, SHM_CMD_SESSION_DIRTY, 0);
 			if (!msg || nla_put_u32(msg, SHM_SESSION_A_ID, sd->session))
-				return sd_fail(sd, -ENOMEM, "out of memory");
+				goto nomem;
 			list = nla_nest_start(msg, SHM_SESSION_A_DIRTY);
 		}
 		range = nla_nest_start(msg, ++n);
 		if (!range || nla_put_u64(msg, SHM_RANGE_A_HVA, base + i * PAGE_SIZE) ||
 		    nla_put_u64(msg, SHM_RANGE_A_LEN, run * PAGE_SIZE))
-			return sd_fail(sd, -ENOMEM, "out of memory");
+			goto nomem;
 		nla_nest_end(msg, range);
 		sd->pages += run;
 		i += run;
-		if (n == SD_RANGES_PER_MSG || i >= npages) {
-			nla_nest_end(msg, list);
-			err = shm_nl_request(nl, msg, NULL, NULL);
+		if (n == SD_RANGES_PER_MSG) {
+			err = sd_send(sd, msg, list);
 			msg = NULL;
 			n = 0;
-			if (err)
-				sd_fail(sd, err, "shm.ko took no report of QEMU's writes: %s",
-					nl->failure.msg);
 		}
 	}
-	if (msg) {
-		nla_nest_end(msg, list);
-		err = shm_nl_request(nl, msg, NULL, NULL);
-		if (err)
-			sd_fail(sd, err, "shm.ko took no report of QEMU's writes: %s",
-				nl->failure.msg);
-	}
-	return err;
+	return msg ? sd_send(sd, msg, list) : err;
+nomem:
+	nlmsg_free(msg);
+	return sd_fail(sd, -ENOMEM, "out of memory");
 }
 
 /*

@@ -248,6 +248,13 @@ static int qa_check_one(struct vmm *v, const char *opt, const char *val,
 	return 0;
 }
 
+/* An option without a value: the table's flags, and three of the others. */
+static bool qa_is_flag(const struct qa_option *o)
+{
+	return o->kind == QA_FLAG || !strcmp(o->name, "daemonize") ||
+	       !strcmp(o->name, "S") || !strcmp(o->name, "nographic");
+}
+
 static const struct qa_option *qa_option(const char *arg)
 {
 	size_t i;
@@ -283,8 +290,7 @@ int qemu_args_check(struct vmm *v, const struct qemu_args *a, bool here,
 		if (!o)
 			return qemu_fail(v, -EOPNOTSUPP, "QEMU option %s is not one shm's qemu driver knows how to move",
 					 a->argv[i]);
-		if (o->kind == QA_FLAG || !strcmp(o->name, "daemonize") ||
-		    !strcmp(o->name, "S") || !strcmp(o->name, "nographic")) {
+		if (qa_is_flag(o)) {
 			kvm |= !strcmp(o->name, "enable-kvm");
 			continue;
 		}
@@ -419,8 +425,7 @@ int qemu_args_incoming(struct vmm *v, const struct qemu_args *a,
 	for (i = 1; !err && i < a->argc; i++) {
 		const struct qa_option *o = qa_option(a->argv[i]);
 		const char *val = a->argv[i + 1];
-		bool flag = o->kind == QA_FLAG || !strcmp(o->name, "daemonize") ||
-			    !strcmp(o->name, "S") || !strcmp(o->name, "nographic");
+		bool flag = qa_is_flag(o);
 
 		if (!flag)
 			i++;
