@@ -127,7 +127,7 @@ static int shm_dirty_adopt(struct shm_dirty_log *log, struct shm_memslot *slot)
 
 /* Reads (and in manual mode clears) one slot's log into slot->dirty. */
 static int shm_dirty_harvest_slot(struct shm_dirty_log *log,
-				  struct shm_memslot *slot, u64 *pages)
+				  struct shm_memslot *slot)
 {
 	size_t bytes = shm_bitmap_bytes(slot->npages);
 	void __user *uarg = shm_dirty_args(log);
@@ -169,8 +169,44 @@ static int shm_dirty_harvest_slot(struct shm_dirty_log *log,
 	for (i = 0; i < BITS_TO_LONGS(slot->npages); i++)
 		slot->dirty[i] |= bits[i] | xchg(&slot->reported[i], 0);
 	kvfree(bits);
-	*pages += bitmap_weight(slot->dirty, slot->npages);
 	return 0;
+}
+
+/*
+ * One page of the VMM may be guest memory twice: a PC's RAM is in its SMM
+ * address space too. It is sent once, as the page of the slot met first
+ * (address space 0 before 1), where the destination VMM, configured
+ * alike, maps it too; the later slot keeps only what no earlier one maps
+ * (SMRAM). Returns the pages left to send.
+ */
+static u64 shm_dirty_fold_aliases(struct shm_vm *vm)
+{
+	unsigned long start, end, bit, last;
+	struct shm_memslot *a, *b;
+	unsigned int i, j;
+	u64 pages = 0;
+
+	for (i = 0; i < vm->nr_slots; i++) {
+		a = &vm->slots[i];
+		for (j = 0; j < i; j++) {
+			b = &vm->slots[j];
+			start = max(a->hva, b->hva);
+			end = min(a->hva + a->npages * PAGE_SIZE,
+				  b->hva + b->npages * PAGE_SIZE);
+			if (start >= end)
+				continue;
+			bit = (start - a->hva) >> PAGE_SHIFT;
+			last = (end - a->hva) >> PAGE_SHIFT;
+			for_each_set_bit_from(bit, a->dirty, last)
+				__set_bit((shm_memslot_hva(a, a->base_gfn + bit) -
+					   b->hva) >> PAGE_SHIFT, b->dirty);
+			bit = (start - a->hva) >> PAGE_SHIFT;
+			bitmap_clear(a->dirty, bit, last - bit);
+		}
+	}
+	for (i = 0; i < vm->nr_slots; i++)
+		pages += bitmap_weight(vm->slots[i].dirty, vm->slots[i].npages);
+	return pages;
 }
 
 static bool shm_same_slot(const struct shm_memslot *a,
@@ -179,6 +215,27 @@ static bool shm_same_slot(const struct shm_memslot *a,
 	return a->as_id == b->as_id && a->id == b->id &&
 	       a->base_gfn == b->base_gfn && a->npages == b->npages &&
 	       a->hva == b->hva && a->flags == b->flags;
+}
+
+/*
+ * Our own logging changes bumped the memslots' generation: the new one is
+ * the baseline if they are the only change. If the VMM changed a slot
+ * meanwhile, the old one stays, and the next harvest reads them again.
+ */
+static void shm_dirty_take_generation(struct shm_vm *vm)
+{
+	u64 generation[SHM_KVM_ADDRESS_SPACES];
+	struct shm_memslot *now;
+	unsigned int nr, i;
+
+	if (shm_vm_read_slots(vm, &now, &nr, generation))
+		return;
+	for (i = 0; nr == vm->nr_slots && i < nr; i++)
+		if (!shm_same_slot(&now[i], &vm->slots[i]))
+			break;
+	if (nr == vm->nr_slots && i == nr)
+		memcpy(vm->generation, generation, sizeof(generation));
+	kfree(now);
 }
 
 /*
@@ -219,8 +276,7 @@ static int shm_dirty_resync(struct shm_dirty_log *log)
 	kfree(slots);
 	if (err)
 		return err;
-	/* Our own logging changes above bumped the generation once more. */
-	shm_vm_read_generation(vm);
+	shm_dirty_take_generation(vm);
 	return shm_dirty_fit_buffer(log);
 }
 
@@ -229,17 +285,17 @@ int shm_dirty_harvest(struct shm_dirty_log *log, u64 *pages)
 	unsigned int i;
 	int err;
 
-	*pages = 0;
 	if (shm_vm_slots_changed(log->vm)) {
 		err = shm_dirty_resync(log);
 		if (err)
 			return err;
 	}
 	for (i = 0; i < log->vm->nr_slots; i++) {
-		err = shm_dirty_harvest_slot(log, &log->vm->slots[i], pages);
+		err = shm_dirty_harvest_slot(log, &log->vm->slots[i]);
 		if (err)
 			return err;
 	}
+	*pages = shm_dirty_fold_aliases(log->vm);
 	return 0;
 }
 
@@ -265,10 +321,9 @@ void shm_dirty_report(struct shm_vm *vm, unsigned long hva, u64 len)
 	spin_unlock(&vm->slots_lock);
 }
 
-int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm)
+int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm, u64 *pages)
 {
 	unsigned int i;
-	u64 discarded;
 	int err;
 
 	log->vm = vm;
@@ -277,12 +332,15 @@ int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm)
 		err = shm_dirty_adopt(log, &vm->slots[i]);
 	if (err)
 		return err;
-	shm_vm_read_generation(vm);
+	shm_dirty_take_generation(vm);
 	/* Start from a clean log; the first round sends everything anyway. */
-	err = shm_dirty_harvest(log, &discarded);
-	for (i = 0; i < vm->nr_slots && !err; i++)
+	err = shm_dirty_harvest(log, pages);
+	if (err)
+		return err;
+	for (i = 0; i < vm->nr_slots; i++)
 		bitmap_fill(vm->slots[i].dirty, vm->slots[i].npages);
-	return err;
+	*pages = shm_dirty_fold_aliases(vm);
+	return 0;
 }
 
 /* Called with the VMM's address space adopted, or without it if it died. */

@@ -15,11 +15,13 @@ struct shm_dirty_log {
 	size_t ubuf_size;
 };
 
-int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm);
+/* Turns the log on; every page is dirty (*@pages of them, once each). */
+int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm, u64 *pages);
 /*
  * ORs into each slot->dirty what the guest dirtied since the last harvest,
- * and what the VMM reported writing. Memslots the VMM changed meanwhile are
- * read again; a new or changed one is wholly dirty.
+ * and what the VMM reported writing: *@pages pages, a page two slots map
+ * counted (and sent) once. Memslots the VMM changed meanwhile are read
+ * again; a new or changed one is wholly dirty.
  */
 int shm_dirty_harvest(struct shm_dirty_log *log, u64 *pages);
 /* Pages the VMM wrote from user space at [@hva, @hva + @len). */

@@ -224,13 +224,11 @@ static int shm_next_dirty(struct shm_engine *engine, u64 *dirty, u64 *since)
 		bitmap_zero(engine->vm.slots[i].dirty,
 			    engine->vm.slots[i].npages);
 	err = shm_dirty_harvest(&engine->log, dirty);
-	if (err == -EAGAIN)
-		shm_engine_fail(engine, err, "the VMM kept changing its memslots");
-	else if (err)
+	if (err) {
 		shm_engine_fail(engine, err, "reading KVM's dirty log failed (%pe)",
 				ERR_PTR(err));
-	if (err)
 		return err;
+	}
 	now = ktime_get_ns();
 	shm_engine_judge(engine, *dirty, now - *since);
 	*since = now;
@@ -241,13 +239,13 @@ static int shm_next_dirty(struct shm_engine *engine, u64 *dirty, u64 *since)
 static int shm_control(void *data)
 {
 	struct shm_engine *engine = data;
-	u64 dirty = shm_vm_pages(&engine->vm), since;
+	u64 dirty, since;
 	bool final = false, notified;
 	u32 round;
 	int err;
 
 	shm_vm_use_mm(&engine->vm);
-	err = shm_dirty_start(&engine->log, &engine->vm);
+	err = shm_dirty_start(&engine->log, &engine->vm, &dirty);
 	if (err) {
 		shm_engine_fail(engine, err, "cannot turn on KVM's dirty log (%pe)",
 				ERR_PTR(err));

@@ -11,21 +11,16 @@
 
 #include "vm.h"
 
-/* Counts (with @slots NULL) or records the VMM's memslots. */
-static unsigned int shm_vm_walk_slots(struct kvm *kvm,
-				      struct shm_memslot *slots,
-				      u64 *generation)
+/* Counts (with @slots NULL) or records the guest memory of @memslots. */
+static unsigned int shm_vm_walk_slots(struct kvm_memslots **memslots,
+				      struct shm_memslot *slots)
 {
 	struct kvm_memory_slot *slot;
-	struct kvm_memslots *memslots;
 	unsigned int n = 0;
 	int as_id, bkt;
 
 	for (as_id = 0; as_id < SHM_KVM_ADDRESS_SPACES; as_id++) {
-		memslots = __kvm_memslots(kvm, as_id);
-		if (generation)
-			generation[as_id] = memslots->generation;
-		kvm_for_each_memslot(slot, bkt, memslots) {
+		kvm_for_each_memslot(slot, bkt, memslots[as_id]) {
 			/* KVM's own slots (APIC page, TSS): not guest RAM. */
 			if (slot->id >= KVM_USER_MEM_SLOTS)
 				continue;
@@ -53,29 +48,32 @@ static unsigned int shm_vm_walk_slots(struct kvm *kvm,
 int shm_vm_read_slots(struct shm_vm *vm, struct shm_memslot **slotsp,
 		      unsigned int *nr, u64 *generation)
 {
+	struct kvm_memslots *memslots[SHM_KVM_ADDRESS_SPACES];
 	struct kvm *kvm = vm->kvm;
 	struct shm_memslot *slots;
 	unsigned int n;
-	int idx, err = 0;
+	int as_id, idx;
 
+	/*
+	 * One version of each address space's memslots, which SRCU keeps
+	 * while the VMM installs newer ones: counted and copied alike.
+	 */
 	idx = srcu_read_lock(&kvm->srcu);
-	n = shm_vm_walk_slots(kvm, NULL, NULL);
+	for (as_id = 0; as_id < SHM_KVM_ADDRESS_SPACES; as_id++) {
+		memslots[as_id] = __kvm_memslots(kvm, as_id);
+		if (generation)
+			generation[as_id] = memslots[as_id]->generation;
+	}
+	n = shm_vm_walk_slots(memslots, NULL);
 	slots = kcalloc(n, sizeof(*slots), GFP_KERNEL);
-	if (!slots) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* The VMM may change them meanwhile: then refuse, and say so. */
-	if (shm_vm_walk_slots(kvm, slots, generation) != n) {
-		kfree(slots);
-		err = -EAGAIN;
-		goto out;
-	}
+	if (slots)
+		shm_vm_walk_slots(memslots, slots);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (!slots)
+		return -ENOMEM;
 	*slotsp = slots;
 	*nr = n;
-out:
-	srcu_read_unlock(&kvm->srcu, idx);
-	return err;
+	return 0;
 }
 
 u64 shm_vm_pages(const struct shm_vm *vm)
@@ -121,8 +119,6 @@ int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack)
 	spin_lock_init(&vm->slots_lock);
 	err = shm_vm_read_slots(vm, &vm->slots, &vm->nr_slots,
 				vm->generation);
-	if (err == -EAGAIN)
-		NL_SET_ERR_MSG(extack, "the VMM changed its memslots while they were read: try again");
 	if (err)
 		goto fail;
 	if (!shm_vm_pages(vm)) {
@@ -144,17 +140,6 @@ void shm_vm_detach(struct shm_vm *vm)
 	if (vm->file)
 		fput(vm->file);
 	memset(vm, 0, sizeof(*vm));
-}
-
-void shm_vm_read_generation(struct shm_vm *vm)
-{
-	struct kvm *kvm = vm->kvm;
-	int as_id, idx;
-
-	idx = srcu_read_lock(&kvm->srcu);
-	for (as_id = 0; as_id < SHM_KVM_ADDRESS_SPACES; as_id++)
-		vm->generation[as_id] = __kvm_memslots(kvm, as_id)->generation;
-	srcu_read_unlock(&kvm->srcu, idx);
 }
 
 bool shm_vm_slots_changed(struct shm_vm *vm)

@@ -42,8 +42,6 @@ struct shm_vm {
 int shm_vm_attach(struct shm_vm *vm, int fd, struct netlink_ext_ack *extack);
 void shm_vm_detach(struct shm_vm *vm);
 
-/* Takes the memslots' generations as they are now, as the baseline. */
-void shm_vm_read_generation(struct shm_vm *vm);
 /* Whether the VMM changed its memslots since they were last read. */
 bool shm_vm_slots_changed(struct shm_vm *vm);
 /* Reads the memslots afresh, with their generations, into a new array. */

@@ -300,6 +300,33 @@ TEST_F(migration, memslot_changes_resend_the_slot)
 			    self->dst.slots[EXTRA].mem, EXTRA_SIZE));
 }
 
+/*
+ * A PC's RAM is in its SMM address space too: each page of it goes once,
+ * and what only SMM maps (SMRAM) goes as well.
+ */
+TEST_F(migration, memory_in_two_address_spaces_goes_once)
+{
+	uint64_t pages = EXTRA_SIZE / PAGE;
+	struct nl_result res;
+	unsigned int s;
+
+	fill_source(&self->src);
+	for (s = 0; s < NR_SLOTS; s++)
+		pages += layout[s].size / PAGE;
+	ASSERT_EQ(0, memvm_add_alias(&self->src, 1, 0));
+	ASSERT_EQ(0, memvm_add_slot_as(&self->src, 1, EXTRA_GPA, EXTRA_SIZE, 0x55));
+	ASSERT_EQ(0, memvm_add_alias(&self->dst, 1, 0));
+	ASSERT_EQ(0, memvm_add_slot_as(&self->dst, 1, EXTRA_GPA, EXTRA_SIZE, 0xaa));
+	start_both(_metadata, self);
+	ASSERT_EQ(0, nl_session_get(self->sk, self->src_id, &res));
+	EXPECT_EQ(pages, stat_of(&res, SHM_STATS_A_DIRTY_PAGES));
+	final_round(_metadata, self);
+	for (s = 0; s < self->src.nr_slots; s++)
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
+				    self->src.slots[s].size))
+			TH_LOG("slot %u differs", s);
+}
+
 /* A capped session sends no faster than its cap, over all its streams. */
 TEST_F(migration, bandwidth_cap_holds)
 {

@@ -28,7 +28,7 @@ int memvm_create(struct memvm *vm)
 static int memvm_set_region(struct memvm *vm, unsigned int i, uint32_t flags)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = i,
+		.slot = (uint32_t)vm->slots[i].as_id << 16 | i,
 		.flags = flags,
 		.guest_phys_addr = vm->slots[i].gpa,
 		.memory_size = vm->slots[i].size,
@@ -38,8 +38,8 @@ static int memvm_set_region(struct memvm *vm, unsigned int i, uint32_t flags)
 	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) ? -errno : 0;
 }
 
-int memvm_add_slot(struct memvm *vm, uint64_t gpa, uint64_t size,
-		   uint8_t fill)
+int memvm_add_slot_as(struct memvm *vm, uint16_t as_id, uint64_t gpa,
+		      uint64_t size, uint8_t fill)
 {
 	struct memvm_slot *slot = &vm->slots[vm->nr_slots];
 	void *mem;
@@ -51,7 +51,25 @@ int memvm_add_slot(struct memvm *vm, uint64_t gpa, uint64_t size,
 	if (mem == MAP_FAILED)
 		return -errno;
 	memset(mem, fill, size);
-	*slot = (struct memvm_slot){ .gpa = gpa, .size = size, .mem = mem };
+	*slot = (struct memvm_slot){ .as_id = as_id, .gpa = gpa, .size = size,
+				     .mem = mem };
+	vm->nr_slots++;
+	return memvm_set_region(vm, vm->nr_slots - 1, 0);
+}
+
+int memvm_add_slot(struct memvm *vm, uint64_t gpa, uint64_t size,
+		   uint8_t fill)
+{
+	return memvm_add_slot_as(vm, 0, gpa, size, fill);
+}
+
+int memvm_add_alias(struct memvm *vm, uint16_t as_id, unsigned int of)
+{
+	if (vm->nr_slots == MEMVM_MAX_SLOTS)
+		return -ENOSPC;
+	vm->slots[vm->nr_slots] = vm->slots[of];
+	vm->slots[vm->nr_slots].as_id = as_id;
+	vm->slots[vm->nr_slots].alias = true;
 	vm->nr_slots++;
 	return memvm_set_region(vm, vm->nr_slots - 1, 0);
 }
@@ -66,7 +84,8 @@ void memvm_destroy(struct memvm *vm)
 	unsigned int i;
 
 	for (i = 0; i < vm->nr_slots; i++)
-		munmap(vm->slots[i].mem, vm->slots[i].size);
+		if (!vm->slots[i].alias)
+			munmap(vm->slots[i].mem, vm->slots[i].size);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	vm->nr_slots = 0;
