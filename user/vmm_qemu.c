@@ -14,7 +14,8 @@
  * Destination: QEMU started from the description with -incoming defer
  * and -S; restore_state feeds it the stream (migrate-incoming); resume is
  * "cont". Any failure on the source cancels QEMU's migration, which
- * restarts the guest as it was.
+ * restarts the guest as it was. Either way QEMU's migration capabilities
+ * are its own again afterwards (qemu_set_caps).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,6 +42,8 @@
 #define QEMU_DIR_MARK		"made-by-shmctl-serve"
 #define QEMU_POLL_MS		5
 #define QEMU_RUNNING_MS		10000	/* for a resumed guest to run */
+/* For a step of QEMU's migration: it moves kilobytes of state and ROMs. */
+#define QEMU_STEP_MS		60000
 #define QEMU_QUIT_MS		3000	/* between quit and SIGKILL */
 
 int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
@@ -440,22 +443,70 @@ static void qemu_stream_end(struct qemu *q)
 }
 
 /*
- * QEMU's migration for shm: the shared RAM left out, and (source) a pause
- * before the switchover. Set back when a migration failed: QEMU's own,
- * run later, must carry the RAM again.
+ * QEMU's migration for shm: the shared RAM left out, and on the source a
+ * pause before the switchover; off, what cannot work through a pipe, one
+ * way (multifd, a return path, postcopy), whatever the VM's owner chose.
  */
-static int qemu_set_caps(struct vmm *v, bool ignore_shared, bool pause)
+static const char *const qemu_caps[QEMU_CAPS] = {
+	"x-ignore-shared", "pause-before-switchover", "multifd", "return-path",
+	"postcopy-ram",
+};
+
+static int qemu_put_caps(struct vmm *v, const bool *states)
 {
 	struct qemu *q = v->priv;
-	char args[256];
-	int err;
+	char args[512];
+	size_t n;
+	int c, err;
 
-	snprintf(args, sizeof(args),
-		 "\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":%s},"
-		 "{\"capability\":\"pause-before-switchover\",\"state\":%s}]",
-		 ignore_shared ? "true" : "false", pause ? "true" : "false");
+	n = snprintf(args, sizeof(args), "\"capabilities\":[");
+	for (c = 0; c < QEMU_CAPS; c++)
+		n += snprintf(args + n, sizeof(args) - n,
+			      "%s{\"capability\":\"%s\",\"state\":%s}",
+			      c ? "," : "", qemu_caps[c],
+			      states[c] ? "true" : "false");
+	snprintf(args + n, sizeof(args) - n, "]");
 	err = qmp_call(&q->qmp, "migrate-set-capabilities", args, -1, NULL);
 	return err ? qemu_qmp_fail(v, err) : 0;
+}
+
+/* Ours set (@source: with the pause); QEMU's own kept for qemu_put_back_caps. */
+static int qemu_set_caps(struct vmm *v, bool source)
+{
+	const bool ours[QEMU_CAPS] = { true, source };
+	struct json_object *list, *cap, *state;
+	struct qemu *q = v->priv;
+	size_t i;
+	int c, err;
+
+	err = qmp_call(&q->qmp, "query-migrate-capabilities", NULL, -1, &list);
+	if (err)
+		return qemu_qmp_fail(v, err);
+	memset(q->caps_before, 0, sizeof(q->caps_before));
+	for (i = 0; json_object_is_type(list, json_type_array) &&
+		    i < json_object_array_length(list); i++) {
+		cap = json_object_array_get_idx(list, i);
+		for (c = 0; c < QEMU_CAPS; c++)
+			if (!strcmp(qmp_str(cap, "capability"), qemu_caps[c]) &&
+			    json_object_object_get_ex(cap, "state", &state))
+				q->caps_before[c] = json_object_get_boolean(state);
+	}
+	json_object_put(list);
+	err = qemu_put_caps(v, ours);
+	q->caps_set = !err;
+	return err;
+}
+
+/*
+ * QEMU's own capabilities back, once its migration is over: one it runs
+ * later, for itself, must carry the RAM again.
+ */
+static void qemu_put_back_caps(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+
+	if (q->caps_set && !qemu_put_caps(v, q->caps_before))
+		q->caps_set = false;
 }
 
 /*
@@ -480,10 +531,14 @@ static int qemu_give_pipe(struct vmm *v, bool write, int *ours)
 	return 0;
 }
 
-/* Polls QEMU's migration until it is @want (or over, which fails). */
+/*
+ * Polls QEMU's migration until it is @want; over otherwise, or stuck in a
+ * step, it fails.
+ */
 static int qemu_wait_migration(struct vmm *v, const char *want)
 {
 	struct qemu *q = v->priv;
+	uint64_t start = monotonic_ms();
 	struct json_object *info;
 	char status[32];
 	int err;
@@ -505,6 +560,9 @@ static int qemu_wait_migration(struct vmm *v, const char *want)
 			return err;
 		}
 		json_object_put(info);
+		if (monotonic_ms() - start >= QEMU_STEP_MS)
+			return qemu_fail(v, -ETIMEDOUT, "QEMU's migration is still %s, not %s, after %d s",
+					 status, want, QEMU_STEP_MS / 1000);
 		usleep(QEMU_POLL_MS * 1000);
 	}
 }
@@ -512,7 +570,7 @@ static int qemu_wait_migration(struct vmm *v, const char *want)
 static int qemu_pause(struct vmm *v)
 {
 	struct qemu *q = v->priv;
-	int err = qemu_set_caps(v, true, true) ?:
+	int err = qemu_set_caps(v, true) ?:
 		  qemu_give_pipe(v, true, &q->stream.fd);
 
 	if (err)
@@ -570,7 +628,7 @@ static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
 	int fd, err;
 	ssize_t n;
 
-	err = qemu_set_caps(v, true, false) ?: qemu_give_pipe(v, false, &fd);
+	err = qemu_set_caps(v, false) ?: qemu_give_pipe(v, false, &fd);
 	if (err)
 		return err;
 	err = qmp_call(&q->qmp, "migrate-incoming", "\"uri\":\"fd:" QEMU_FDNAME "\"",
@@ -589,6 +647,8 @@ static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
 	err = err ?: qemu_wait_migration(v, "completed");
 	if (!err && len)
 		err = qemu_fail(v, -EIO, "QEMU stopped reading its migration stream");
+	if (!err)
+		qemu_put_back_caps(v);
 	if (err) {
 		char log[PATH_MAX + 16], tail[128];
 
@@ -638,15 +698,15 @@ static void qemu_cancel(struct vmm *v)
 	if (q->tracking)
 		softdirty_cancel(&q->writes);
 	q->tracking = false;
-	if (!q->migrating)
-		return;
-	q->migrating = false;
-	qmp_call(&q->qmp, "migrate_cancel", NULL, -1, NULL);
-	while (!qmp_migration_status(&q->qmp, status, sizeof(status)) &&
-	       qemu_migration_active(status))
-		usleep(QEMU_POLL_MS * 1000);
-	qemu_stream_end(q);
-	qemu_set_caps(v, false, false);
+	if (q->migrating) {
+		q->migrating = false;
+		qmp_call(&q->qmp, "migrate_cancel", NULL, -1, NULL);
+		while (!qmp_migration_status(&q->qmp, status, sizeof(status)) &&
+		       qemu_migration_active(status))
+			usleep(QEMU_POLL_MS * 1000);
+		qemu_stream_end(q);
+	}
+	qemu_put_back_caps(v);
 }
 
 static void qemu_end_process(struct vmm *v)

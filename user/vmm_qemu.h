@@ -48,6 +48,9 @@ struct qemu_stream {
 	int err;
 };
 
+/* The migration capabilities the driver sets (vmm_qemu.c). */
+#define QEMU_CAPS 5
+
 /* struct vmm's priv. */
 struct qemu {
 	struct qmp qmp;
@@ -58,6 +61,9 @@ struct qemu {
 	struct qemu_stream stream;
 	struct softdirty writes;
 	bool tracking;
+	/* QEMU's own capabilities, while ours are set. */
+	bool caps_set;
+	bool caps_before[QEMU_CAPS];
 };
 
 int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
