@@ -51,6 +51,30 @@ qemu_missing() {
 	command -v qemu-system-x86_64 >/dev/null || echo "no qemu-system-x86_64"
 }
 
+# The test VM runs QEMU guests under multi-threaded TCG, where QEMU 7.2 may
+# run code of the test VM's kernel that another vCPU just patched, stale:
+# a vCPU inside KVM_RUN while the kvm_entry tracepoint's static call is
+# switched (a BPF probe attached or gone) ends in an int3 oops there. So
+# what the probes of shmctl migrate and downtime switch is switched once,
+# before the first guest runs, and stays: two probes on KVM's kvm_entry
+# and kvm_exit (their trace events, recording nothing, and a `shmctl
+# downtime` living as long as the test VM), whose third and fourth come and
+# go with no patching, and a clsact qdisc on lo (tc's ingress/egress hooks).
+_qemu_hold_code_patches() {
+	local t=/sys/kernel/tracing
+
+	[[ -e /run/shm-code-patches-held ]] && return
+	echo 0 >"$t/tracing_on"
+	echo 1 >"$t/events/kvm/kvm_entry/enable"
+	echo 1 >"$t/events/kvm/kvm_exit/enable"
+	# Not a child of ours (a test's `wait` would wait for it), nor in our
+	# process group (which the runner kills).
+	setsid -f "$SHMCTL" downtime --pid 1 --ip 127.0.0.9 --dev lo \
+		--duration 86400 </dev/null >/dev/null 2>&1
+	touch /run/shm-code-patches-held
+	sleep 1
+}
+
 # One host: netns NS with bridge shmbr0 at ADDR, its uplink up0 on port
 # PORT of the switch. (Not a port named "a": ip takes that for "address".)
 _qemu_host() { # NS PORT ADDR
@@ -120,6 +144,7 @@ qemu_guest_pid() { # NAME DIR
 qemu_guest_start() { # HOSTNS NAME DIR [MEM_MIB RATE DISK_RATE]
 	local try
 
+	_qemu_hold_code_patches
 	for ((try = 1; try <= QEMU_BOOT_TRIES; try++)); do
 		_qemu_guest_boot "$@" && return 0
 		[[ -f $3/$2.pid ]] || return 1
