@@ -3,16 +3,23 @@
 #
 # shm against QEMU's own live migration, side by side, in one run: the same
 # Linux guest (tests/qemu.sh: 256 MiB, a 64 MiB region rewritten at a
-# chosen rate, its disk read, an echo connection from the observer) moved
-# back and forth between two hosts over the same shaped link, by each tool
-# in turn: shm (shmctl migrate, driver qemu), QEMU pre-copy, QEMU multifd
-# (4 channels); idle, then rewriting memory ever faster.
+# chosen rate, an echo connection from the observer) moved back and forth
+# between two hosts over the same link, by each tool in turn: shm (shmctl
+# migrate, driver qemu), QEMU pre-copy, QEMU multifd (4 channels); idle,
+# then rewriting memory ever faster; over a link shaped to 200 Mbit/s (the
+# wire is the limit), then over the bare veth (the hosts' CPUs are).
 #
-# Per run: total time; downtime, the vCPU blackout (the destination's
+# Per run: total time, as an operator waits for it: from the start of the
+# destination QEMU (shmctl serve starts it; for QEMU's own migration the
+# script does, as libvirt would) to the source's end of the migration
+# (QEMU's own "total-time", which leaves that start out, is in the
+# diagnostics); downtime, the vCPU blackout (the destination's
 # first entry into guest mode less the source's last exit), measured for
 # every tool by shm's BPF probe; bytes on the wire (the source host's
-# uplink counter); CPU seconds on the source host: its QEMU's host-side
-# time (guest time excluded), plus shm.ko's threads and shmctl for shm; and
+# uplink counter); CPU seconds on the source host in the migration's own
+# threads: QEMU's migration and multifd threads, plus shm.ko's threads and
+# shmctl for shm (its QEMU's migration thread too, for the device state);
+# and
 # CPU per GiB on the wire. Both QEMU runs get QEMU's downtime limit set to
 # shm's default maximum (300 ms) and no bandwidth cap of their own. A QEMU
 # migration not done in SHM_BENCH_TIMEOUT seconds is cancelled: "no
@@ -23,8 +30,8 @@ set -u
 . "$SHM_REPO/tests/qemu.sh"
 
 QMP=$SHM_REPO/build/tests/qmp
-LINK=${SHM_BENCH_LINK:-200mbit}
-RATES=${SHM_BENCH_RATES:-0 1000}
+LINKS=${SHM_BENCH_LINKS:-200mbit veth}
+RATES=${SHM_BENCH_RATES:-0 1000 4000}
 TIMEOUT=${SHM_BENCH_TIMEOUT:-60}
 TICK=$(getconf CLK_TCK)
 
@@ -54,8 +61,6 @@ here=a qmp=$dir/$name.qmp pid=
 qemu_net_up "shm-bench$$" || { echo "Bail out! no network"; exit 1; }
 head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
 for h in a b; do
-	ip netns exec "$(ns $h)" tc qdisc add dev up0 root tbf rate "$LINK" \
-		burst 256kb latency 100ms
 	ip netns exec "$(ns $h)" "$SHMCTL" serve --listen "$(addr $h)" \
 		--key "$dir/key" --rundir "$dir/run-$h" >"$dir/serve-$h.log" 2>&1 &
 done
@@ -64,10 +69,30 @@ qemu_guest_start "$(ns a)" "$name" "$dir" 64 0 0 ||
 pid=$(qemu_guest_pid "$name" "$dir")
 guest_echo_start "$dir/echo.out" 3600 16384
 
-# QEMU PID's host-side CPU time so far, in clock ticks: user and system
-# time less the time its vCPUs spent running the guest.
-host_cpu() { # PID
-	awk '{ print $14 + $15 - $43 }' "/proc/$1/stat"
+# QEMU PID's CPU ticks, as "all N" (the process's, ended threads too)
+# and a "TID N" line per thread.
+cpu_snapshot() { # PID
+	local task
+
+	awk '{ print "all", $14 + $15 }' "/proc/$1/stat"
+	for task in /proc/"$1"/task/*; do
+		awk -v tid="${task##*/}" '{ print tid, $14 + $15 }' "$task/stat" 2>/dev/null
+	done
+}
+
+# Ticks of QEMU PID's threads that are not in snapshot S0 or have ended
+# since: the migration's own (QEMU's migration thread, multifd's), without
+# the main loop's and vCPUs', which under nested emulation burn the same
+# whoever migrates, and more the longer it takes.
+cpu_spent() { # PID S0
+	awk 'NR == FNR { before[$1] = $2; next }
+	     { after[$1] = $2 }
+	     END {
+		for (t in after)
+			if (t != "all" && t in before)
+				lived += after[t] - before[t]
+		print after["all"] - before["all"] - lived
+	     }' <(echo "$2") <(cpu_snapshot "$1")
 }
 
 tx_bytes() { # HOST
@@ -87,27 +112,42 @@ quit_qemu() { # QMP PID
 	[[ -n $ram ]] && rm -f "$ram"
 }
 
+# Both hosts' uplinks shaped to RATE, or bare (veth).
+set_link() { # RATE
+	local h
+
+	for h in a b; do
+		ip netns exec "$(ns $h)" tc qdisc del dev up0 root 2>/dev/null
+		[[ $1 == veth ]] ||
+			ip netns exec "$(ns $h)" tc qdisc add dev up0 root tbf \
+				rate "$1" burst 256kb latency 100ms
+	done
+}
+
 # Figures of the run just done, for the table: one line in $dir/results.
 record() { # RATE TOOL VERDICT TOTAL_MS DOWNTIME_US BYTES CPU_TICKS EXTRA_CPU_US
-	echo "$*" >>"$dir/results"
+	echo "$link $*" >>"$dir/results"
 }
 
 run_shm() { # RATE
-	local to rc=0 b0 c0 t0 c1 out=$dir/shm.json
+	local to rc=0 b0 c0 t0 cpu out=$dir/shm.json
 	to=$(other "$here")
-	b0=$(tx_bytes "$here") c0=$(host_cpu "$pid") t0=$(date +%s%N)
-	ip netns exec "$(ns "$here")" "$SHMCTL" migrate "qemu:$qmp" \
+	b0=$(tx_bytes "$here") c0=$(cpu_snapshot "$pid") t0=$(date +%s%N)
+	# Ctrl-C, should it outlast QEMU's limit by a minute.
+	timeout -s INT -k 30 $((TIMEOUT + 60)) \
+		ip netns exec "$(ns "$here")" "$SHMCTL" migrate "qemu:$qmp" \
 		--to "$(addr "$to")" --key "$dir/key" --json --keep-source \
 		>"$out" 2>"$dir/shm.err" || rc=$?
 	if ((rc)); then
 		diag "shm: $(cat "$dir/shm.err")"
-		record "$1" shm "gave-up" $((($(date +%s%N) - t0) / 1000000)) - - - -
+		record "$1" shm "$( ((rc == 124)) && echo timed-out || echo gave-up)" \
+			$((($(date +%s%N) - t0) / 1000000)) - - - -
 		return
 	fi
-	c1=$(host_cpu "$pid")
+	cpu=$(cpu_spent "$pid" "$c0")
 	record "$1" shm ok "$(jq -r .total_ms "$out")" \
 		"$(jq -r '.blackout_us // "-"' "$out")" \
-		$(($(tx_bytes "$here") - b0)) $((c1 - c0)) \
+		$(($(tx_bytes "$here") - b0)) "$cpu" \
 		$(($(jq -r .cpu_shm_ko_us "$out") + $(jq -r .cpu_shmctl_us "$out")))
 	quit_qemu "$qmp" "$pid"
 	here=$to
@@ -137,10 +177,11 @@ incoming_args() { # PID TO
 }
 
 run_qemu() { # RATE TOOL (qemu or multifd)
-	local to dqmp dpid status probe b0 c0 t0 c1 info elapsed caps
+	local to dqmp dpid status probe b0 c0 t0 tm cpu info elapsed caps setup
 	to=$(other "$here")
 	dqmp=$dir/q-$to.qmp
 	rm -f "$dqmp" "$dir/q-$to.pid"
+	t0=$(date +%s%N)
 	mapfile -d '' -t args < <(incoming_args "$pid" "$to")
 	if ! ip netns exec "$(ns "$to")" "${args[@]}" >"$dir/q-$to.log" 2>&1; then
 		diag "$2: the destination QEMU did not start: $(cat "$dir/q-$to.log")"
@@ -161,6 +202,8 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 	"$QMP" "$qmp" migrate-set-parameters \
 		'"downtime-limit":300,"max-bandwidth":100000000000' >/dev/null
 	"$QMP" "$dqmp" migrate-incoming "\"uri\":\"tcp:$(addr "$to"):4444\"" >/dev/null
+	# The destination's start, up to here, counts; the probe's does not.
+	setup=$((($(date +%s%N) - t0) / 1000000))
 	"$SHMCTL" downtime --pid "$pid" --pid "$dpid" --json \
 		--duration $((TIMEOUT + 60)) >"$dir/probe.json" 2>"$dir/probe.err" &
 	probe=$!
@@ -168,12 +211,12 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 		grep -q probing "$dir/probe.err" && break
 		sleep 0.1
 	done
-	b0=$(tx_bytes "$here") c0=$(host_cpu "$pid") t0=$(date +%s%N)
+	b0=$(tx_bytes "$here") c0=$(cpu_snapshot "$pid") tm=$(date +%s%N)
 	"$QMP" "$qmp" migrate "\"uri\":\"tcp:$(addr "$to"):4444\"" >/dev/null
 	while :; do
 		info=$("$QMP" "$qmp" query-migrate)
 		status=$(jq -r .status <<<"$info")
-		elapsed=$((($(date +%s%N) - t0) / 1000000))
+		elapsed=$((setup + ($(date +%s%N) - tm) / 1000000))
 		[[ $status == completed || $status == failed ]] && break
 		if ((elapsed > TIMEOUT * 1000)); then
 			# Cancelled for good before the next run starts.
@@ -187,7 +230,7 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 		fi
 		sleep 0.2
 	done
-	c1=$(host_cpu "$pid")
+	cpu=$(cpu_spent "$pid" "$c0")
 	kill -INT "$probe"
 	wait "$probe"
 	if [[ $status != completed ]]; then
@@ -196,82 +239,90 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 		quit_qemu "$dqmp" "$dpid"
 		return
 	fi
-	record "$1" "$2" ok "$(jq -r '."total-time"' <<<"$info")" \
+	record "$1" "$2" ok $((setup + $(jq -r '."total-time"' <<<"$info"))) \
 		"$(jq --argjson s "$pid" --argjson d "$dpid" -r '
 			([.vms[] | select(.pid == $d)][0].first_entry_ns) -
 			([.vms[] | select(.pid == $s)][0].last_exit_ns) | . / 1000 | floor' \
 			"$dir/probe.json")" \
-		$(($(tx_bytes "$here") - b0)) $((c1 - c0)) 0
-	diag "$2: QEMU's own figures: downtime $(jq -r .downtime <<<"$info") ms, $(jq -r .ram.transferred <<<"$info") bytes of RAM"
+		$(($(tx_bytes "$here") - b0)) "$cpu" 0
+	diag "$2: started the destination in $setup ms; QEMU's own figures: total-time $(jq -r '."total-time"' <<<"$info") ms, downtime $(jq -r .downtime <<<"$info") ms, $(jq -r .ram.transferred <<<"$info") bytes of RAM"
 	quit_qemu "$qmp" "$pid"
 	here=$to qmp=$dqmp pid=$dpid
 }
 
-for rate in $RATES; do
-	guest_ctl rate "$rate" >/dev/null
-	sleep 3
-	for tool in shm qemu multifd; do
-		if [[ $tool == shm ]]; then
-			run_shm "$rate"
-		else
-			run_qemu "$rate" "$tool"
-		fi
-		diag "rate $rate, $tool: $(tail -n1 "$dir/results")"
-		if guest_ctl check >/dev/null; then
-			ok "rate $rate: $tool, the guest's self-check passes after"
-		else
-			not_ok "rate $rate: $tool, the guest's self-check passes after"
-		fi
+for link in $LINKS; do
+	set_link "$link"
+	for rate in $RATES; do
+		guest_ctl rate "$rate" >/dev/null
+		sleep 3
+		for tool in shm qemu multifd; do
+			if [[ $tool == shm ]]; then
+				run_shm "$rate"
+			else
+				run_qemu "$rate" "$tool"
+			fi
+			diag "$(tail -n1 "$dir/results")"
+			if guest_ctl check >/dev/null; then
+				ok "$link, rate $rate: $tool, the guest's self-check passes after"
+			else
+				not_ok "$link, rate $rate: $tool, the guest's self-check passes after"
+			fi
+		done
 	done
 done
 guest_echo_wait "$dir/echo.out" stop | diag
 
 # The table, then the ratios.
-awk -v tick="$TICK" -v link="$LINK" '
+awk -v tick="$TICK" '
 function cpu(t, x) { return t == "-" ? -1 : t / tick + x / 1e6 }
 {
-	rate = $1; tool = $2
-	ok[rate, tool] = $3 == "ok"; verdict[rate, tool] = $3; total[rate, tool] = $4
-	down[rate, tool] = $5; bytes[rate, tool] = $6
-	c[rate, tool] = cpu($7, $8)
-	if (!(rate in seen)) { seen[rate] = 1; order[n++] = rate }
+	run = $1 " " $2; tool = $3
+	ok[run, tool] = $4 == "ok"; verdict[run, tool] = $4
+	total[run, tool] = $5; down[run, tool] = $6; bytes[run, tool] = $7
+	c[run, tool] = cpu($8, $9)
+	if (!(run in seen)) { seen[run] = 1; order[n++] = run }
 }
 END {
-	printf "shm vs QEMU 7.2, 256 MiB guest, link %s (TCG: read the ratios)\n", link
-	printf "%-8s %-8s %9s %12s %10s %8s %10s  %s\n", "pages/s", "tool",
-	       "total s", "downtime ms", "wire MiB", "CPU s", "CPU s/GiB", "verdict"
+	split("shm qemu multifd", tools, " ")
+	printf "shm vs QEMU 7.2, 256 MiB guest (TCG: read the ratios)\n"
+	printf "%-8s %-8s %-8s %8s %12s %9s %7s %10s  %s\n", "link",
+	       "pages/s", "tool", "total s", "downtime ms", "wire MiB", "CPU s",
+	       "CPU s/GiB", "verdict"
 	for (i = 0; i < n; i++) {
-		r = order[i]
-		split("shm qemu multifd", tools, " ")
+		split(order[i], lr, " ")
 		for (t = 1; t <= 3; t++) {
-			k = r SUBSEP tools[t]
-			if (!(k in verdict)) continue
+			k = order[i] SUBSEP tools[t]
+			if (!(k in verdict))
+				continue
 			if (!ok[k]) {
-				printf "%-8s %-8s %9.1f %12s %10s %8s %10s  %s\n", r, tools[t],
-				       total[k] / 1000, "-", "-", "-", "-", verdict[k]
+				printf "%-8s %-8s %-8s %8.1f %12s %9s %7s %10s  %s\n",
+				       lr[1], lr[2], tools[t], total[k] / 1000, "-",
+				       "-", "-", "-", verdict[k]
 				continue
 			}
 			gib = bytes[k] / 2^30
-			printf "%-8s %-8s %9.1f %12.1f %10.1f %8.2f %10.2f  %s\n", r,
-			       tools[t], total[k] / 1000, down[k] / 1000, bytes[k] / 2^20,
-			       c[k], gib ? c[k] / gib : 0, "ok"
+			printf "%-8s %-8s %-8s %8.1f %12.1f %9.1f %7.2f %10.2f  ok\n",
+			       lr[1], lr[2], tools[t], total[k] / 1000, down[k] / 1000,
+			       bytes[k] / 2^20, c[k], gib ? c[k] / gib : 0
 		}
 	}
 	printf "\nratios shm / QEMU (targets: total <= 0.7, downtime <= 0.7, CPU per GiB <= 0.5)\n"
-	printf "%-8s %-8s %9s %12s %10s\n", "pages/s", "vs", "total", "downtime", "CPU/GiB"
+	printf "%-8s %-8s %-8s %7s %9s %8s\n", "link", "pages/s", "vs", "total",
+	       "downtime", "CPU/GiB"
 	for (i = 0; i < n; i++) {
-		r = order[i]
+		split(order[i], lr, " ")
 		for (t = 2; t <= 3; t++) {
-			s = r SUBSEP "shm"; q = r SUBSEP tools[t]
-			if (!(q in verdict)) continue
+			s = order[i] SUBSEP "shm"; q = order[i] SUBSEP tools[t]
+			if (!(q in verdict))
+				continue
 			if (ok[s] && ok[q])
-				printf "%-8s %-8s %9.2f %12.2f %10.2f\n", r, tools[t],
-				       total[s] / total[q], down[s] / down[q],
+				printf "%-8s %-8s %-8s %7.2f %9.2f %8.2f\n", lr[1], lr[2],
+				       tools[t], total[s] / total[q], down[s] / down[q],
 				       (c[s] / (bytes[s] / 2^30)) / (c[q] / (bytes[q] / 2^30))
 			else
-				printf "%-8s %-8s   shm %s after %.1f s, %s %s after %.1f s\n",
-				       r, tools[t], verdict[s], total[s] / 1000, tools[t],
-				       verdict[q], total[q] / 1000
+				printf "%-8s %-8s %-8s shm %s after %.1f s, %s %s after %.1f s\n",
+				       lr[1], lr[2], tools[t], verdict[s], total[s] / 1000,
+				       tools[t], verdict[q], total[q] / 1000
 		}
 	}
 }' "$dir/results" | diag
