@@ -343,19 +343,32 @@ int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm, u64 *pages)
 	return 0;
 }
 
-/* Called with the VMM's address space adopted, or without it if it died. */
+/*
+ * Called with the VMM's address space adopted, or without it if it died.
+ * Logging goes off where we turned it on, on the slots still as we know
+ * them: KVM_SET_USER_MEMORY_REGION with what a slot was would move, or
+ * bring back, one the VMM has changed since.
+ */
 void shm_dirty_stop(struct shm_dirty_log *log)
 {
 	struct shm_vm *vm = log->vm;
-	unsigned int i;
+	struct shm_memslot *now = NULL;
+	unsigned int i, j, nr = 0;
 
 	if (!vm)
 		return;
+	if (log->ubuf && shm_vm_read_slots(vm, &now, &nr, NULL))
+		nr = 0;
 	for (i = 0; i < vm->nr_slots; i++) {
-		if (log->ubuf && vm->slots[i].logging_ours)
-			shm_dirty_set_logging(log, &vm->slots[i], false);
+		for (j = 0; vm->slots[i].logging_ours && j < nr; j++) {
+			if (shm_same_slot(&now[j], &vm->slots[i])) {
+				shm_dirty_set_logging(log, &vm->slots[i], false);
+				break;
+			}
+		}
 		shm_dirty_free(&vm->slots[i]);
 	}
+	kfree(now);
 	if (log->ubuf)
 		vm_munmap((unsigned long)log->ubuf, log->ubuf_size);
 	memset(log, 0, sizeof(*log));
