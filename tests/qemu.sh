@@ -60,6 +60,10 @@ qemu_missing() {
 # and kvm_exit (their trace events, recording nothing, and a `shmctl
 # downtime` living as long as the test VM), whose third and fourth come and
 # go with no patching, and a clsact qdisc on lo (tc's ingress/egress hooks).
+# And a QEMU whose vCPU never runs: its local APIC, software-disabled from
+# reset, holds KVM's apic_sw_disabled static key, which every guest would
+# otherwise switch twice (its vCPU created; a second after it enabled its
+# APIC, under its running vCPU: an int3 oops in apic_has_pending_timer).
 _qemu_hold_code_patches() {
 	local t=/sys/kernel/tracing
 
@@ -71,6 +75,9 @@ _qemu_hold_code_patches() {
 	# process group (which the runner kills).
 	setsid -f "$SHMCTL" downtime --pid 1 --ip 127.0.0.9 --dev lo \
 		--duration 86400 </dev/null >/dev/null 2>&1
+	setsid -f qemu-system-x86_64 -name shm-code-patch-holder -accel kvm -S \
+		-m 16M -smp 1 -nodefaults -no-user-config -display none \
+		</dev/null >/dev/null 2>&1
 	touch /run/shm-code-patches-held
 	sleep 1
 }
