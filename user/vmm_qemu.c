@@ -15,7 +15,8 @@
  * and -S; restore_state feeds it the stream (migrate-incoming); resume is
  * "cont". Any failure on the source cancels QEMU's migration, which
  * restarts the guest as it was. Either way QEMU's migration capabilities
- * are its own again afterwards (qemu_set_caps).
+ * are its own again afterwards (qemu_set_caps); should shmctl die, its
+ * guard process sees to what it left (qemu_guard).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -80,6 +81,7 @@ static void qemu_free(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 
+	guard_disarm(&q->guard);
 	qmp_close(&q->qmp);
 	if (q->pidfd >= 0)
 		close(q->pidfd);
@@ -96,6 +98,7 @@ static int qemu_adopt(struct vmm *v, const char *qmp_path)
 
 	if (err)
 		return qemu_fail(v, err, "QEMU monitor %s", q->qmp.err);
+	snprintf(q->qmp_path, sizeof(q->qmp_path), "%s", qmp_path);
 	v->pid = q->qmp.pid;
 	q->pidfd = pidfd_open(v->pid, 0);
 	if (q->pidfd < 0)
@@ -170,6 +173,70 @@ static int qemu_describe(struct vmm *v, char *desc, size_t len)
 
 	qemu_args_free(&args);
 	return err;
+}
+
+/*
+ * QEMU's migration for shm: the shared RAM left out, and on the source a
+ * pause before the switchover; off, what cannot work through a pipe, one
+ * way (multifd, a return path, postcopy), whatever the VM's owner chose.
+ */
+static const char *const qemu_caps[QEMU_CAPS] = {
+	"x-ignore-shared", "pause-before-switchover", "multifd", "return-path",
+	"postcopy-ram",
+};
+
+/* migrate-set-capabilities' arguments for @states of qemu_caps. */
+static void qemu_caps_args(const bool *states, char *args, size_t len)
+{
+	size_t n = snprintf(args, len, "\"capabilities\":[");
+	int c;
+
+	for (c = 0; c < QEMU_CAPS; c++)
+		n += snprintf(args + n, len - n,
+			      "%s{\"capability\":\"%s\",\"state\":%s}",
+			      c ? "," : "", qemu_caps[c],
+			      states[c] ? "true" : "false");
+	snprintf(args + n, len - n, "]");
+}
+
+/*
+ * Should shmctl die mid-way, SIGKILL included, its guard (guard.h) undoes
+ * what the driver did. On the source: a soft-dirty scan's SIGSTOP, and
+ * once set, our migration capabilities (QEMU's own back, @caps: a
+ * migration QEMU runs later must carry the RAM again). On the destination:
+ * the QEMU it started and its run directory, until the guest's state is
+ * in it. A new guard replaces the old one.
+ */
+static int qemu_guard(struct vmm *v, bool source, const bool *caps)
+{
+	struct qemu *q = v->priv;
+	struct guard_undo undo = {
+		.pidfd = q->pidfd, .signal = source ? SIGCONT : SIGKILL,
+	};
+	struct guard old = q->guard;
+	char args[512];
+	int err;
+
+	if (source && caps) {
+		qemu_caps_args(caps, args, sizeof(args));
+		if (snprintf(undo.qmp_path, sizeof(undo.qmp_path), "%s",
+			     q->qmp_path) >= (int)sizeof(undo.qmp_path) ||
+		    snprintf(undo.qmp_command, sizeof(undo.qmp_command),
+			     "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{%s}}\n",
+			     args) >= (int)sizeof(undo.qmp_command))
+			return qemu_fail(v, -ENAMETOOLONG, "%s: too long a socket path",
+					 q->qmp_path);
+	}
+	if (!source)
+		snprintf(undo.dir, sizeof(undo.dir), "%s", q->dir);
+	err = guard_arm(&q->guard, &undo);
+	if (err) {
+		q->guard = old;
+		return qemu_fail(v, err, "cannot start a guard process: %s",
+				 strerror(-err));
+	}
+	guard_disarm(&old);
+	return 0;
 }
 
 static int qemu_rm_one(const char *path, const struct stat *st, int type,
@@ -278,6 +345,7 @@ static int qemu_create_incoming(struct vmm *v, const char *desc,
 	}
 	err = err ?: qemu_args_incoming(v, &args, &q->facts, q->dir, &incoming) ?:
 	      qemu_spawn(v, &incoming) ?:
+	      qemu_guard(v, false, NULL) ?:
 	      qemu_ram_size(v);
 	qemu_args_free(&args);
 	qemu_args_free(&incoming);
@@ -398,6 +466,9 @@ static int qemu_track_writes(struct vmm *v, uint32_t session)
 
 	if (err)
 		return err;
+	err = qemu_guard(v, true, NULL);
+	if (err)
+		return err;
 	err = softdirty_start(&q->writes, v->pid, q->pidfd, path, session);
 	if (err)
 		return qemu_fail(v, err, "%s", q->writes.why);
@@ -442,30 +513,13 @@ static void qemu_stream_end(struct qemu *q)
 	q->stream.fd = -1;
 }
 
-/*
- * QEMU's migration for shm: the shared RAM left out, and on the source a
- * pause before the switchover; off, what cannot work through a pipe, one
- * way (multifd, a return path, postcopy), whatever the VM's owner chose.
- */
-static const char *const qemu_caps[QEMU_CAPS] = {
-	"x-ignore-shared", "pause-before-switchover", "multifd", "return-path",
-	"postcopy-ram",
-};
-
 static int qemu_put_caps(struct vmm *v, const bool *states)
 {
 	struct qemu *q = v->priv;
 	char args[512];
-	size_t n;
-	int c, err;
+	int err;
 
-	n = snprintf(args, sizeof(args), "\"capabilities\":[");
-	for (c = 0; c < QEMU_CAPS; c++)
-		n += snprintf(args + n, sizeof(args) - n,
-			      "%s{\"capability\":\"%s\",\"state\":%s}",
-			      c ? "," : "", qemu_caps[c],
-			      states[c] ? "true" : "false");
-	snprintf(args + n, sizeof(args) - n, "]");
+	qemu_caps_args(states, args, sizeof(args));
 	err = qmp_call(&q->qmp, "migrate-set-capabilities", args, -1, NULL);
 	return err ? qemu_qmp_fail(v, err) : 0;
 }
@@ -492,7 +546,8 @@ static int qemu_set_caps(struct vmm *v, bool source)
 				q->caps_before[c] = json_object_get_boolean(state);
 	}
 	json_object_put(list);
-	err = qemu_put_caps(v, ours);
+	err = (source ? qemu_guard(v, true, q->caps_before) : 0) ?:
+	      qemu_put_caps(v, ours);
 	q->caps_set = !err;
 	return err;
 }
@@ -647,9 +702,11 @@ static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
 	err = err ?: qemu_wait_migration(v, "completed");
 	if (!err && len)
 		err = qemu_fail(v, -EIO, "QEMU stopped reading its migration stream");
-	if (!err)
+	if (!err) {
 		qemu_put_back_caps(v);
-	if (err) {
+		/* The guest's only copy, soon: not the guard's to kill. */
+		guard_disarm(&q->guard);
+	} else {
 		char log[PATH_MAX + 16], tail[128];
 
 		snprintf(log, sizeof(log), "%s/debug.log", q->dir);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "guard.h"
 #include "qmp.h"
 #include "softdirty.h"
 #include "vmm.h"
@@ -54,6 +55,7 @@ struct qemu_stream {
 /* struct vmm's priv. */
 struct qemu {
 	struct qmp qmp;
+	char qmp_path[PATH_MAX];
 	struct qemu_facts facts;
 	char dir[PATH_MAX];		/* destination: our run directory */
 	int pidfd;			/* QEMU, -1 if none */
@@ -64,6 +66,7 @@ struct qemu {
 	/* QEMU's own capabilities, while ours are set. */
 	bool caps_set;
 	bool caps_before[QEMU_CAPS];
+	struct guard guard;		/* should shmctl die (qemu_guard) */
 };
 
 int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
