@@ -22,9 +22,11 @@
 #   the connection     the observer's, through all of the above, every
 #                      byte back
 #   heavy dirtying     faster than the link: shmctl says pre-copy cannot
-#                      converge and the VM runs on at A; with
-#                      --force-cutover it moves, memory equal, self-check
-#                      (or, if the guest fell short of its rate, it moves)
+#                      converge and the VM runs on at A; if the guest
+#                      eases off once pre-copy stalled, shmctl waits and
+#                      moves it; back with --force-cutover; memory equal,
+#                      self-checks (or, if the guest fell short of its
+#                      rate, it simply moves)
 #
 # The source's QEMU has multifd on, as its owner may choose for QEMU's own
 # migrations: shm's runs without, and each QEMU has its own capabilities
@@ -209,7 +211,7 @@ clean_soon() { # NS
 	clean_on "$1"
 }
 
-plan 31
+plan 33
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"
@@ -304,34 +306,62 @@ fi
 # --- Heavy dirtying: the guest is asked to rewrite its region several
 # times faster than the link moves it (8000 pages/s, 31 MiB/s, against 50
 # Mbit/s). Under emulation it does not always manage (its real rate has
-# let pre-copy converge): shmctl then moves it, memory equal at the pause;
-# else it refuses, saying why, and --force-cutover moves it.
+# let pre-copy converge): shmctl then moves it, memory equal at the pause.
+# Else three migrations: one that waits 5 s once pre-copy stalled, then
+# refuses saying why, the VM running on at A; one during which the guest,
+# once pre-copy stalled, eases off to 200 pages/s: shmctl waits and moves
+# it; and one back from B at 8000 pages/s again, with --force-cutover.
 on_a tc qdisc change dev up0 root tbf rate 50mbit burst 256kb latency 100ms
 guest_ctl rate 8000 >/dev/null
 what="heavy dirtying"
-if migrate a "$QEMU_B_IP" "$dir/heavy.out" --verify; then
+if migrate a "$QEMU_B_IP" "$dir/heavy.out" --verify --stall-wait 5; then
 	diag <"$dir/heavy.out"
 	ok "$what: shmctl moves the VM (memory equal at the pause) or refuses"
 	why="pre-copy converged: the guest wrote slower than asked"
 	skip "$what: refused, the VM runs on at A, passes its self-check" "$why"
 	skip "$what: refused, B is left clean" "$why"
-	skip "$what, --force-cutover: migrated, memory equal at the pause" "$why"
+	skip "$what, easing off once stalled: shmctl waits, then moves the VM" "$why"
+	skip "$what, eased off: the guest's self-check passes on B" "$why"
+	skip "$what, --force-cutover: migrated back, memory equal at the pause" "$why"
 else
 	check "$what: shmctl moves the VM (memory equal at the pause) or refuses" \
 		says_stalled "$dir/heavy.out"
 	check "$what: refused, the VM runs on at A, passes its self-check" \
 		eval 'qemu_runs "$(qmp_on a)" && guest_checks'
-	sleep 1
-	check "$what: refused, B is left clean" clean_on b
-	if migrate a "$QEMU_B_IP" "$dir/forced.out" --force-cutover --verify; then
-		ok "$what, --force-cutover: migrated, memory equal at the pause"
+	check "$what: refused, B is left clean" clean_soon b
+
+	migrate a "$QEMU_B_IP" "$dir/eased.out" --verify --stall-wait 90 &
+	pid=$!
+	for _ in $(seq 1800); do
+		grep -q "^stalled" "$dir/eased.out" || ! kill -0 "$pid" 2>/dev/null && break
+		sleep 0.1
+	done
+	guest_ctl rate 200 >/dev/null
+	rc=0
+	wait "$pid" || rc=$?
+	diag <"$dir/eased.out"
+	what2="$what, easing off once stalled: shmctl waits, then moves the VM"
+	if ((rc)); then
+		diag <"$dir/eased.out.err"
+		not_ok "$what2"
+	elif grep -q "^stalled" "$dir/eased.out"; then
+		ok "$what2"
+	else
+		skip "$what2" "pre-copy converged before it stalled"
+	fi
+	check "$what, eased off: the guest's self-check passes on B" guest_checks
+
+	guest_ctl rate 8000 >/dev/null
+	on_b tc qdisc add dev up0 root tbf rate 50mbit burst 256kb latency 100ms
+	if migrate b "$QEMU_A_IP" "$dir/forced.out" --force-cutover --verify; then
+		ok "$what, --force-cutover: migrated back, memory equal at the pause"
 	else
 		diag <"$dir/forced.out.err"
-		not_ok "$what, --force-cutover: migrated, memory equal at the pause"
+		not_ok "$what, --force-cutover: migrated back, memory equal at the pause"
 	fi
 	diag <"$dir/forced.out"
 fi
-check "$what: the guest's self-check passes on B" guest_checks
+check "$what: the guest's self-check passes where it runs" guest_checks
 # For the record: a guest nested in TCG's emulated SVM has been seen to
 # reset under this load (it runs at its boot-time rate again); see the
 # closing note of issue 6.

@@ -47,15 +47,17 @@
 #define MIGRATE_USAGE							\
 	"migrate VM --to HOST[:PORT] [--key FILE] [--max-downtime MS]\n" \
 	"        [--streams N] [--bandwidth RATE] [--max-migrations N]\n" \
-	"        [--watch-ip ADDR[@DEV]] [--force-cutover] [--keep-source]\n" \
-	"        [--verify] [--dry-run] [--json]\n"				\
+	"        [--watch-ip ADDR[@DEV]] [--stall-wait SECONDS]\n"	\
+	"        [--force-cutover] [--keep-source] [--verify] [--dry-run]\n" \
+	"        [--json]\n"							\
 	"        where VM is qemu:QMP_SOCKET (QEMU/KVM) or testvmm:SOCKET"
 #define POLL_MS		200
+#define STALL_WAIT_S	30	/* for a stalled pre-copy to converge after all */
 #define AUTH_TIMEOUT_MS	5000
 
 struct migrate_opts {
 	const char *vm, *to, *key, *watch;
-	uint32_t max_downtime_ms, streams, max_migrations;
+	uint32_t max_downtime_ms, streams, max_migrations, stall_wait_s;
 	uint64_t bandwidth;
 	bool force, keep_source, verify, dry_run, json;
 };
@@ -246,10 +248,16 @@ static void show_progress(struct migration *m, const struct engine_figures *f)
 	fflush(stdout);
 }
 
-/* Pre-copy until the engine says the rest fits in the max downtime. */
+/*
+ * Pre-copy until the engine says the rest fits in the max downtime. Once
+ * it stalls, with --force-cutover that is the end of it; else it goes on
+ * --stall-wait seconds more, for the guest's dirtying to ease off (a
+ * burst that ends, a dip), before it gives up.
+ */
 static int precopy(struct migration *m)
 {
 	struct pollfd pfd = { .fd = m->ctl, .events = POLLIN };
+	uint64_t stalled_since = 0;
 	struct engine_figures f;
 	char line[LINK_LINE_MAX];
 	int err;
@@ -273,13 +281,18 @@ static int precopy(struct migration *m)
 		m->last = f;
 		if (f.convergence == SHM_CONVERGENCE_READY)
 			return 0;
-		if (f.convergence == SHM_CONVERGENCE_STALLED && !m->o->force)
-			return fail(m, -ETIME, "the guest dirties %llu pages/s, as fast as the link moves them: pre-copy cannot converge, the last rounds would take %llu ms against a max downtime of %u ms (raise --max-downtime, lower the guest's load, or --force-cutover)",
+		if (f.convergence != SHM_CONVERGENCE_STALLED)
+			continue;
+		if (m->o->force)
+			return 0;
+		if (!stalled_since)
+			stalled_since = monotonic_ms();
+		if (monotonic_ms() - stalled_since >= m->o->stall_wait_s * 1000ULL)
+			return fail(m, -ETIME, "the guest dirties %llu pages/s, as fast as the link moves them: pre-copy cannot converge (stalled for %u s), the last rounds would take %llu ms against a max downtime of %u ms (raise --max-downtime, lower the guest's load, or --force-cutover)",
 				    (unsigned long long)f.dirty_rate,
+				    m->o->stall_wait_s,
 				    (unsigned long long)f.estimate_ms,
 				    m->o->max_downtime_ms);
-		if (f.convergence == SHM_CONVERGENCE_STALLED)
-			return 0;
 	}
 }
 
@@ -505,6 +518,11 @@ static int migrate_option(struct migrate_opts *o, int c, const char *arg)
 					   arg);
 		o->watch = arg;
 		break;
+	case 'S':
+		if (parse_u32(arg, 0, 3600, &o->stall_wait_s))
+			return usage_error(MIGRATE_USAGE, "--stall-wait takes seconds, 0 to 3600, not '%s'",
+					   arg);
+		break;
 	case 'f':
 		o->force = true;
 		break;
@@ -538,6 +556,7 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		{ "bandwidth", required_argument, NULL, 'b' },
 		{ "max-migrations", required_argument, NULL, 'm' },
 		{ "watch-ip", required_argument, NULL, 'w' },
+		{ "stall-wait", required_argument, NULL, 'S' },
 		{ "force-cutover", no_argument, NULL, 'f' },
 		{ "keep-source", no_argument, NULL, 'K' },
 		{ "verify", no_argument, NULL, 'v' },
@@ -550,7 +569,8 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		.key = SHMCTL_DEFAULT_KEY,
 		.max_downtime_ms = SHM_DEFAULT_MAX_DOWNTIME_MS,
 		.streams = SHM_DEFAULT_STREAMS,
-		.max_migrations = 2, .json = opts->json,
+		.max_migrations = 2, .stall_wait_s = STALL_WAIT_S,
+		.json = opts->json,
 	};
 	struct migration m = { .o = &o, .ctl = -1 };
 	int c, ret, err;
