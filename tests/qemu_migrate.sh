@@ -362,12 +362,12 @@ else
 	diag <"$dir/forced.out"
 fi
 check "$what: the guest's self-check passes where it runs" guest_checks
-# For the record: a guest nested in TCG's emulated SVM has been seen to
-# reset under this load (it runs at its boot-time rate again); see the
-# closing note of issue 6.
+# For the record: a guest nested in TCG's emulated SVM with nested paging
+# has been seen to reset under this load (it runs at its boot-time rate
+# again); tests/run says why the test VM's KVM runs without.
 stats=$(guest_ctl stats 2>&1)
 diag "guest: $stats"
 [[ $stats != *" rate=8000 "* ]] && diag "the guest no longer runs at 8000 pages/s: it restarted"
-# Pages the test VM's kernel moved (compaction), one suspect of such resets.
+# Pages the test VM's kernel moved (compaction), once a suspect of those.
 diag "$(grep -E '^(pgmigrate_success|compact_stall|compact_daemon_wake) ' /proc/vmstat | tr '\n' ' ')"
 finish
