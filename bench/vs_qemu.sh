@@ -171,9 +171,10 @@ incoming_args() { # PID TO
 		esac
 		printf '%s\0' "$arg"
 	done <"/proc/$1/cmdline"
+	# With a log of its own (-D), a daemonized QEMU keeps its errors.
 	printf '%s\0' -qmp "unix:$dir/q-$2.qmp,server=on,wait=off" \
 		-pidfile "$dir/q-$2.pid" -serial "file:$dir/q-$2.console" \
-		-incoming defer -daemonize
+		-D "$dir/q-$2.debug.log" -incoming defer -daemonize
 }
 
 run_qemu() { # RATE TOOL (qemu or multifd)
@@ -235,6 +236,8 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 	wait "$probe"
 	if [[ $status != completed ]]; then
 		diag "$2: $status after $elapsed ms: $(jq -c '{status, "error-desc"}' <<<"$info")"
+		kill -0 "$dpid" 2>/dev/null || diag "$2: the destination QEMU is gone"
+		cat "$dir/q-$to.log" "$dir/q-$to.debug.log" 2>/dev/null | diag
 		record "$1" "$2" "$status" "$elapsed" - - - -
 		quit_qemu "$dqmp" "$dpid"
 		return
