@@ -84,11 +84,18 @@ _qemu_hold_code_patches() {
 
 # One host: netns NS with bridge shmbr0 at ADDR, its uplink up0 on port
 # PORT of the switch. (Not a port named "a": ip takes that for "address".)
+# The bridge has up0's MAC, set: left to itself it takes the lowest of its
+# ports', so a guest's tap (a random MAC) coming or going would change the
+# host's MAC under the other host's ARP cache. New connections to the host
+# then went unanswered for up to a minute (QEMU's own migration, stuck in
+# "setup" with its SYNs sent to a MAC that had left with a tap).
 _qemu_host() { # NS PORT ADDR
 	ip netns add "$1" &&
 		ip -n "$1" link add up0 type veth peer name "$2" netns "$qemu_net-sw" &&
 		ip -n "$qemu_net-sw" link set "$2" master sw up &&
 		ip -n "$1" link add shmbr0 type bridge forward_delay 0 &&
+		ip -n "$1" link set shmbr0 address \
+			"$(ip netns exec "$1" cat /sys/class/net/up0/address)" &&
 		ip -n "$1" link set up0 master shmbr0 up &&
 		ip -n "$1" addr add "$3/24" dev shmbr0 &&
 		ip -n "$1" link set shmbr0 up &&
