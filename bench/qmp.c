@@ -3,7 +3,7 @@
  * qmp SOCKET COMMAND [ARGUMENTS]
  *
  * One QMP command to the QEMU at SOCKET (shmctl's own client, user/qmp.c),
- * its "return" printed as one line of JSON: how bench/qemu.sh drives
+ * its "return" printed as one line of JSON: how bench/vs_qemu.sh drives
  * QEMU's own migration, to compare with shm's. ARGUMENTS are the members
  * of the arguments object, e.g. '"uri":"tcp:10.0.0.2:4444"'. Exit status
  * 1 with QEMU's error on stderr if QEMU refused.
