@@ -278,6 +278,8 @@ guest_echo_wait "$dir/echo.out" stop | diag
 # The table, then the ratios.
 awk -v tick="$TICK" '
 function cpu(t, x) { return t == "-" ? -1 : t / tick + x / 1e6 }
+# A downtime the probe did not catch is "-", never 0.
+function ms(v, fmt, div) { return v == "-" ? "-" : sprintf(fmt, v / div) }
 {
 	run = $1 " " $2; tool = $3
 	ok[run, tool] = $4 == "ok"; verdict[run, tool] = $4
@@ -304,9 +306,10 @@ END {
 				continue
 			}
 			gib = bytes[k] / 2^30
-			printf "%-8s %-8s %-8s %8.1f %12.1f %9.1f %7.2f %10.2f  ok\n",
-			       lr[1], lr[2], tools[t], total[k] / 1000, down[k] / 1000,
-			       bytes[k] / 2^20, c[k], gib ? c[k] / gib : 0
+			printf "%-8s %-8s %-8s %8.1f %12s %9.1f %7.2f %10.2f  ok\n",
+			       lr[1], lr[2], tools[t], total[k] / 1000,
+			       ms(down[k], "%.1f", 1000), bytes[k] / 2^20, c[k],
+			       gib ? c[k] / gib : 0
 		}
 	}
 	printf "\nratios shm / QEMU (targets: total <= 0.7, downtime <= 0.7, CPU per GiB <= 0.5)\n"
@@ -319,8 +322,9 @@ END {
 			if (!(q in verdict))
 				continue
 			if (ok[s] && ok[q])
-				printf "%-8s %-8s %-8s %7.2f %9.2f %8.2f\n", lr[1], lr[2],
-				       tools[t], total[s] / total[q], down[s] / down[q],
+				printf "%-8s %-8s %-8s %7.2f %9s %8.2f\n", lr[1], lr[2],
+				       tools[t], total[s] / total[q],
+				       down[q] == "-" ? "-" : ms(down[s], "%.2f", down[q]),
 				       (c[s] / (bytes[s] / 2^30)) / (c[q] / (bytes[q] / 2^30))
 			else
 				printf "%-8s %-8s %-8s shm %s after %.1f s, %s %s after %.1f s\n",
