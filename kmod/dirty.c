@@ -23,6 +23,7 @@
 #include <linux/vmalloc.h>
 
 #include "dirty.h"
+#include "holes.h"
 
 /* The ioctl argument lives in the user buffer, after the bitmap. */
 union shm_dirty_args {
@@ -81,8 +82,19 @@ static void shm_dirty_free(struct shm_memslot *slot)
 {
 	kvfree(slot->dirty);
 	kvfree(slot->reported);
+	kvfree(slot->holes);
 	slot->dirty = NULL;
 	slot->reported = NULL;
+	slot->holes = NULL;
+}
+
+/* Round 1's holes, where the slot's memory has them (or none: no harm). */
+static void shm_dirty_find_holes(struct shm_vm *vm, struct shm_memslot *slot)
+{
+	slot->holes = kvcalloc(BITS_TO_LONGS(slot->npages), sizeof(long),
+			       GFP_KERNEL);
+	if (slot->holes)
+		shm_holes_find(vm->mm, slot->hva, slot->npages, slot->holes);
 }
 
 /* The user buffer must hold the bitmap of the largest slot. */
@@ -285,6 +297,11 @@ int shm_dirty_harvest(struct shm_dirty_log *log, u64 *pages)
 	unsigned int i;
 	int err;
 
+	/* Round 1 is over: its holes may hold data by now. */
+	for (i = 0; i < log->vm->nr_slots; i++) {
+		kvfree(log->vm->slots[i].holes);
+		log->vm->slots[i].holes = NULL;
+	}
 	if (shm_vm_slots_changed(log->vm)) {
 		err = shm_dirty_resync(log);
 		if (err)
@@ -337,8 +354,11 @@ int shm_dirty_start(struct shm_dirty_log *log, struct shm_vm *vm, u64 *pages)
 	err = shm_dirty_harvest(log, pages);
 	if (err)
 		return err;
-	for (i = 0; i < vm->nr_slots; i++)
+	for (i = 0; i < vm->nr_slots; i++) {
 		bitmap_fill(vm->slots[i].dirty, vm->slots[i].npages);
+		/* After the log went on: a hole written since is dirty. */
+		shm_dirty_find_holes(vm, &vm->slots[i]);
+	}
 	*pages = shm_dirty_fold_aliases(vm);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <linux/uaccess.h>
 
 #include "engine.h"
+#include "holes.h"
 
 struct shm_recv {
 	struct shm_stream *stream;
@@ -101,9 +102,11 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 		err = shm_recv_place(r, f, count, &hva);
 		if (err)
 			return err;
+		/* A hole is zero already; clearing it would fill it. */
 		if (!hva)
 			err = shm_recv_hold(r, f, count, true);
-		else if (clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
+		else if (!shm_holes_only(engine->vm.mm, hva, count * PAGE_SIZE) &&
+			 clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
 			err = -EFAULT;
 		if (err)
 			return err;

@@ -73,16 +73,21 @@ static int shm_send_one(struct shm_stream *stream,
 			struct shm_round_stats *stats)
 {
 	u64 gfn = slot->base_gfn + index;
+	u8 type = SHM_WIRE_ZERO;
 	struct page *page;
-	u8 type;
 	int err;
 
-	err = get_user_pages_fast(slot->hva + index * PAGE_SIZE, 1, 0, &page);
-	if (err != 1)
-		return err < 0 ? err : -EFAULT;
-	type = shm_page_is_zero(page) ? SHM_WIRE_ZERO : SHM_WIRE_PAGE;
-	if (type == SHM_WIRE_ZERO)
-		put_page(page);
+	/* A hole is zero, with no page to read (nor to allocate by reading). */
+	if (!slot->holes || !test_bit(index, slot->holes)) {
+		err = get_user_pages_fast(slot->hva + index * PAGE_SIZE, 1, 0,
+					  &page);
+		if (err != 1)
+			return err < 0 ? err : -EFAULT;
+		if (shm_page_is_zero(page))
+			put_page(page);
+		else
+			type = SHM_WIRE_PAGE;
+	}
 
 	if (run->count && (run->type != type || run->slot != slot ||
 			   run->gfn + run->count != gfn ||

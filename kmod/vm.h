@@ -17,6 +17,12 @@ struct shm_memslot {
 	unsigned long *dirty;
 	/* Source: pages the VMM reported writing (SHM_CMD_SESSION_DIRTY). */
 	unsigned long *reported;
+	/*
+	 * Source, round 1 only: pages that were holes (holes.h) once the
+	 * dirty log was on. They go as zero without a look; one written
+	 * since is dirty for round 2, and these are gone by then.
+	 */
+	unsigned long *holes;
 	/* We turned KVM's dirty logging on, and turn it off at the end. */
 	bool logging_ours;
 };

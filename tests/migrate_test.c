@@ -13,7 +13,8 @@
  * round; then every page of the destination equals the source's at the
  * pause (a hash per page), and the guest carries on there and passes its
  * own check. Across guests idle, dirtying well below, near and above the
- * link's bandwidth, and with the VMM writing guest pages itself.
+ * link's bandwidth, and with the VMM writing guest pages itself. Memory
+ * nobody wrote (holes in the RAM's memfd) stays unallocated on both sides.
  *
  * broken: the same migration, broken mid-way on either side. The source
  * guest must run on, its memory intact; the destination must not run.
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,6 +317,18 @@ static int64_t guest_progress(struct testvmm *v)
 	       testvmm_value(v, "stats", "writer");
 }
 
+/* Bytes of @v's RAM that hold pages: its memfd's or file's blocks. */
+static long long ram_allocated(struct testvmm *v)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%lld/fd/%lld",
+		 (long long)testvmm_value(v, "info", "pid"),
+		 (long long)testvmm_value(v, "info", "ramfd"));
+	return stat(path, &st) ? -1 : (long long)st.st_blocks * 512;
+}
+
 /* The source guest still runs, and its memory passes its own check. */
 static void source_runs_on(struct __test_metadata *_metadata,
 			   struct migration *m)
@@ -337,6 +351,7 @@ FIXTURE_VARIANT(migrate) {
 	bool report;			/* the source VMM reports its writes */
 	uint32_t verdict;		/* what the engine must say; 0: either */
 	bool lost_writes;		/* unreported writes: a copy that differs */
+	bool writes_nothing;		/* the source's RAM allocates no page */
 };
 
 /* Every page zero but the guest's own: moved as flags, at once. */
@@ -344,6 +359,7 @@ FIXTURE_VARIANT_ADD(migrate, idle) {
 	.args = "--ram 32M --workload idle",
 	.src_args = "--slots 2", .dst_args = "--slots 1",
 	.verdict = SHM_CONVERGENCE_READY,
+	.writes_nothing = true,
 };
 
 /* Some 200 pages/s against some 2400 the link moves, and a device. */
@@ -412,10 +428,13 @@ TEST_F_TIMEOUT(migrate, byte_exact_and_guest_carries_on, 240)
 	struct testvmm *src = &self->m.vmm[HOST_SRC], *dst = &self->m.vmm[HOST_DST];
 	char src_hash[128], state[128];
 	struct nl_result res;
+	long long src_before, src_paused, dst_after;
 	uint32_t verdict;
 	int64_t before;
 	long t0;
 
+	src_before = ram_allocated(src);
+	ASSERT_LE(0, src_before);
 	migration_start(_metadata, &self->m, variant->report);
 	verdict = wait_verdict(&self->m);
 	ASSERT_NE(0, verdict) TH_LOG("pre-copy came to no verdict");
@@ -440,6 +459,18 @@ TEST_F_TIMEOUT(migrate, byte_exact_and_guest_carries_on, 240)
 	ASSERT_EQ(SHM_STATE_DONE, wait_final(&self->m, HOST_DST, &res))
 		TH_LOG("destination: %s", reason(&res));
 	EXPECT_EQ(0, testvmm_value(src, "stats", "report_errors"));
+
+	/*
+	 * Pages nobody wrote were sent as zero without being read (which
+	 * would have allocated them) and left as holes where they arrived.
+	 */
+	src_paused = ram_allocated(src);
+	dst_after = ram_allocated(dst);
+	ksft_print_msg("RAM allocated: source %lld KiB before, %lld KiB at the pause; destination %lld KiB\n",
+		       src_before >> 10, src_paused >> 10, dst_after >> 10);
+	EXPECT_LE(dst_after, src_paused);
+	if (variant->writes_nothing)
+		EXPECT_EQ(src_before, src_paused);
 
 	/* Every page, as it was at the pause. */
 	snprintf(src_hash, sizeof(src_hash), "%s", testvmm_path(src, "hash"));
