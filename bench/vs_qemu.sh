@@ -145,6 +145,7 @@ run_shm() { # RATE
 		return
 	fi
 	cpu=$(cpu_spent "$pid" "$c0")
+	jq -r '.blackout_why // empty | "shm: blackout not measured: " + .' "$out" | diag
 	record "$1" shm ok "$(jq -r .total_ms "$out")" \
 		"$(jq -r '.blackout_us // "-"' "$out")" \
 		$(($(tx_bytes "$here") - b0)) "$cpu" \

@@ -281,10 +281,33 @@ const char *engine_why(const struct engine *e, int err)
 	return e->nl.failure.msg[0] ? e->nl.failure.msg : strerror(-err);
 }
 
+int engine_watch(struct engine *e)
+{
+	int fd;
+
+	if (e->events.sock)
+		return nl_socket_get_fd(e->events.sock);
+	if (shm_nl_open(&e->events) != SHMCTL_EXIT_OK)
+		return -EIO;
+	fd = shm_nl_watch(&e->events);
+	if (fd < 0)
+		shm_nl_close(&e->events);
+	return fd;
+}
+
+void engine_watched(struct engine *e)
+{
+	if (e->events.sock)
+		shm_nl_drain(&e->events);
+}
+
 void engine_close(struct engine *e)
 {
 	if (e->nl.sock)
 		shm_nl_close(&e->nl);
+	if (e->events.sock)
+		shm_nl_close(&e->events);
 	e->nl.sock = NULL;
+	e->events.sock = NULL;
 	e->id = 0;
 }

@@ -17,6 +17,7 @@
 
 struct engine {
 	struct shm_nl nl;
+	struct shm_nl events;	/* engine_watch()'s, or no socket */
 	uint32_t id;
 };
 
@@ -45,6 +46,13 @@ int engine_place(struct engine *e, int vm_fd, const struct vmm_place *places,
 /* SHM_CMD_SESSION_START, _FINAL, _CANCEL or _RESUMED. */
 int engine_command(struct engine *e, uint8_t cmd);
 int engine_figures(struct engine *e, struct engine_figures *f);
+/*
+ * A file descriptor that polls readable when shm.ko has news of this
+ * host's sessions (a source's round ended, a state changed), or a negative
+ * errno; engine_watched() once it has woken the caller.
+ */
+int engine_watch(struct engine *e);
+void engine_watched(struct engine *e);
 /* The protocol version of the loaded shm.ko. */
 int engine_protocol(struct engine *e, uint32_t *protocol);
 /* How much of the VM's memory has been sent (received) once, 0 to 100. */

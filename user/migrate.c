@@ -51,6 +51,7 @@
 	"        [--force-cutover] [--keep-source] [--verify] [--dry-run]\n" \
 	"        [--json]\n"							\
 	"        where VM is qemu:QMP_SOCKET (QEMU/KVM) or testvmm:SOCKET"
+/* At least this often; a round's end (an event) wakes it at once. */
 #define POLL_MS		200
 #define STALL_WAIT_S	30	/* for a stalled pre-copy to converge after all */
 #define AUTH_TIMEOUT_MS	5000
@@ -256,7 +257,11 @@ static void show_progress(struct migration *m, const struct engine_figures *f)
  */
 static int precopy(struct migration *m)
 {
-	struct pollfd pfd = { .fd = m->ctl, .events = POLLIN };
+	/* The destination's line; shm.ko's events. */
+	struct pollfd pfd[2] = {
+		{ .fd = m->ctl, .events = POLLIN },
+		{ .fd = engine_watch(&m->e), .events = POLLIN },
+	};
 	uint64_t stalled_since = 0;
 	struct engine_figures f;
 	char line[LINK_LINE_MAX];
@@ -267,9 +272,11 @@ static int precopy(struct migration *m)
 			return fail(m, -EINTR, "interrupted by signal %d",
 				    (int)interrupted);
 		/* The destination speaks now only to say it failed. */
-		if (poll(&pfd, 1, POLL_MS) > 0)
+		if (poll(pfd, 2, POLL_MS) > 0 && pfd[0].revents)
 			return expect(m, "READY", line, sizeof(line), 0) ?:
 			       fail(m, -EPROTO, "the destination spoke out of turn");
+		if (pfd[1].revents)
+			engine_watched(&m->e);
 		err = engine_figures(&m->e, &f);
 		if (err)
 			return fail(m, err, "%s", engine_why(&m->e, err));
@@ -373,8 +380,12 @@ static void report_json(struct migration *m, const struct engine_figures *f,
 	json_member_uint(&j, "paused_ms", m->t_end - m->t_pause);
 	if (dt->blackout_ok)
 		json_member_uint(&j, "blackout_us", dt->blackout_ns / 1000);
+	else
+		json_member_string(&j, "blackout_why", dt->why_blackout);
 	if (dt->gap_ok)
 		json_member_uint(&j, "gap_us", dt->gap_ns / 1000);
+	else
+		json_member_string(&j, "gap_why", dt->why_gap);
 	json_member_bool(&j, "one_clock", dt->one_clock);
 	json_member_uint(&j, "clock_uncertainty_us", dt->uncertainty_ns / 1000);
 	json_member_uint(&j, "rounds", f->rounds);

@@ -368,14 +368,11 @@ static int on_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int shm_nl_monitor(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg)
+static int join_events(struct shm_nl *nl)
 {
-	struct monitor m = { .nl = nl, .fn = fn, .arg = arg };
-	struct nl_cb *cb;
 	int group, err;
 
 	nl->failure = (struct shm_nl_failure){};
-
 	group = genl_ctrl_resolve_grp(nl->sock, SHM_GENL_NAME,
 				      SHM_GENL_MCGRP_EVENTS);
 	if (group < 0)
@@ -389,7 +386,18 @@ int shm_nl_monitor(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg)
 				  SHM_GENL_MCGRP_EVENTS, nl_geterror(err));
 	/* Too small a buffer loses events; a failure here only risks that. */
 	nl_socket_set_buffer_size(nl->sock, MONITOR_RCVBUF, 0);
+	return 0;
+}
 
+int shm_nl_monitor(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg)
+{
+	struct monitor m = { .nl = nl, .fn = fn, .arg = arg };
+	struct nl_cb *cb;
+	int err;
+
+	err = join_events(nl);
+	if (err)
+		return err;
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb)
 		return fail_local(nl, -ENOMEM, "out of memory");
@@ -420,6 +428,29 @@ int shm_nl_monitor(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg)
 	}
 	nl_cb_put(cb);
 	return err;
+}
+
+int shm_nl_watch(struct shm_nl *nl)
+{
+	int err = join_events(nl);
+
+	if (err)
+		return err;
+	err = nl_socket_set_nonblocking(nl->sock);
+	if (err)
+		return fail_local(nl, -EIO, "netlink: %s", nl_geterror(err));
+	return nl_socket_get_fd(nl->sock);
+}
+
+void shm_nl_drain(struct shm_nl *nl)
+{
+	char buf[8192];
+	ssize_t n;
+
+	/* ENOBUFS says events overflowed the buffer: still, drained. */
+	do
+		n = recv(nl_socket_get_fd(nl->sock), buf, sizeof(buf), 0);
+	while (n > 0 || (n < 0 && errno == ENOBUFS));
 }
 
 int shm_nl_report(const struct shm_nl *nl, int err)

@@ -68,6 +68,14 @@ int shm_nl_request(struct shm_nl *nl, struct nl_msg *msg,
 int shm_nl_monitor(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg);
 
 /*
+ * Join the "events" multicast group to be woken by events, not to read
+ * them: returns the socket's file descriptor for poll(), non-blocking, or
+ * a negative errno. shm_nl_drain() discards what woke it.
+ */
+int shm_nl_watch(struct shm_nl *nl);
+void shm_nl_drain(struct shm_nl *nl);
+
+/*
  * Say on stderr why a request failed with @err, the way every subcommand
  * does, and return the exit status: SHMCTL_EXIT_PERMISSION for EPERM and
  * EACCES, SHMCTL_EXIT_FAILURE for anything else. Errors with a meaning of
