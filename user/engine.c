@@ -307,7 +307,5 @@ void engine_close(struct engine *e)
 		shm_nl_close(&e->nl);
 	if (e->events.sock)
 		shm_nl_close(&e->events);
-	e->nl.sock = NULL;
-	e->events.sock = NULL;
 	e->id = 0;
 }
