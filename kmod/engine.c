@@ -25,6 +25,9 @@
 /* How often a running engine checks that its VMM is still there. */
 #define SHM_WATCH_INTERVAL (HZ / 10)
 
+/* How long a round's end waits for the tracker's answer (uapi: a second). */
+#define SHM_SCAN_WAIT HZ
+
 void shm_engine_fail(struct shm_engine *engine, int err, const char *fmt, ...)
 {
 	bool first = false;
@@ -235,6 +238,32 @@ static int shm_next_dirty(struct shm_engine *engine, u64 *dirty, u64 *since)
 	return 0;
 }
 
+/*
+ * The tracker scans for the VMM's writes when asked, and KVM's dirty log is
+ * read after its answer: both then end at the same time, and a page the
+ * guest wrote, which the tracker sees too, goes once, in the next round.
+ * Without an answer the round goes on all the same: the tracker's writes
+ * arrive with a later harvest.
+ */
+static void shm_await_scan(struct shm_engine *engine, u32 round)
+{
+	if (!engine->tracker)
+		return;
+	shm_nl_notify_scan(engine->session, round);
+	wait_event_timeout(engine->wait,
+			   READ_ONCE(engine->scanned) >= round ||
+			   READ_ONCE(engine->final_requested) ||
+			   shm_engine_failed(engine) || kthread_should_stop(),
+			   SHM_SCAN_WAIT);
+}
+
+void shm_engine_scanned(struct shm_engine *engine, u32 round)
+{
+	if (round > engine->scanned)
+		WRITE_ONCE(engine->scanned, round);
+	wake_up_all(&engine->wait);
+}
+
 /* The source's control thread: round after round until the final one. */
 static int shm_control(void *data)
 {
@@ -257,6 +286,7 @@ static int shm_control(void *data)
 	for (round = 1; ; round++) {
 		if (!shm_run_round(engine, round, final, dirty) || final)
 			break;
+		shm_await_scan(engine, round);
 		notified = false;
 		do {
 			final = READ_ONCE(engine->final_requested);
@@ -386,12 +416,13 @@ static int shm_engine_spawn(struct shm_engine *engine,
 	return 0;
 }
 
-int shm_engine_start(struct shm_engine *engine)
+int shm_engine_start(struct shm_engine *engine, bool tracker)
 {
 	bool source = engine->role == SHM_ROLE_SOURCE;
 	unsigned int i;
 	int err;
 
+	engine->tracker = tracker;
 	engine->running = true;
 	schedule_delayed_work(&engine->watch_work, 0);
 	/* A destination counts the streams still to finish in @busy. */

@@ -51,6 +51,13 @@ struct shm_engine {
 	atomic_t busy;		/* streams not done with the round */
 	atomic_t final_sent;	/* streams that sent all of the final round */
 	bool final_requested;
+	/*
+	 * A tracker finds the VMM's writes when asked at each round's end
+	 * (SHM_SESSION_A_TRACKER); @scanned is the last round it answered,
+	 * set by its DIRTY requests (under the namespace lock).
+	 */
+	bool tracker;
+	u32 scanned;
 	/* Set before @finished completes: the final round was acknowledged. */
 	bool finished_ok;
 	struct completion finished;
@@ -83,7 +90,9 @@ struct shm_engine {
 struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 				  const int *stream_fds, unsigned int nr,
 				  struct netlink_ext_ack *extack);
-int shm_engine_start(struct shm_engine *engine);
+int shm_engine_start(struct shm_engine *engine, bool tracker);
+/* Source: the tracker answered the scan of @round. */
+void shm_engine_scanned(struct shm_engine *engine, u32 round);
 /* Source: ask for the last round; the vCPUs must be paused already. */
 void shm_engine_request_final(struct shm_engine *engine);
 /* Stops the threads, closes the streams and lets go of the VM. */

@@ -45,6 +45,11 @@ static const struct nla_policy shm_session_id_policy[SHM_SESSION_A_MAX + 1] = {
 	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+static const struct nla_policy shm_session_start_policy[SHM_SESSION_A_MAX + 1] = {
+	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[SHM_SESSION_A_TRACKER] = { .type = NLA_FLAG },
+};
+
 static const struct nla_policy shm_stream_policy[SHM_STREAM_A_MAX + 1] = {
 	[SHM_STREAM_A_FD] = { .type = NLA_U32 },
 };
@@ -76,6 +81,7 @@ static const struct nla_policy shm_session_place_policy[SHM_SESSION_A_MAX + 1] =
 static const struct nla_policy shm_session_dirty_policy[SHM_SESSION_A_MAX + 1] = {
 	[SHM_SESSION_A_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[SHM_SESSION_A_DIRTY] = NLA_POLICY_NESTED_ARRAY(shm_range_policy),
+	[SHM_SESSION_A_SCAN_ROUND] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 static int shm_nl_put_u64(struct sk_buff *skb, int type, u64 value, int pad)
@@ -501,6 +507,7 @@ static struct shm_session *shm_nl_session_in(struct shm_net *sn,
 static int shm_nl_session_start(struct sk_buff *skb, struct genl_info *info)
 {
 	struct shm_net *sn = shm_net(genl_info_net(info));
+	bool tracker = nla_get_flag(info->attrs[SHM_SESSION_A_TRACKER]);
 	struct shm_session *s;
 	int err;
 
@@ -508,8 +515,15 @@ static int shm_nl_session_start(struct sk_buff *skb, struct genl_info *info)
 	s = shm_nl_session_in(sn, info, SHM_STATE_ATTACHED,
 			      "only an attached session can start");
 	err = PTR_ERR_OR_ZERO(s);
+	if (!err && tracker && s->params.role != SHM_ROLE_SOURCE) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[SHM_SESSION_A_TRACKER],
+				    "a tracker of the VMM's writes serves the source");
+		mutex_unlock(&sn->lock);
+		return -EINVAL;
+	}
 	if (!err)
-		err = shm_engine_start(s->engine);
+		err = shm_engine_start(s->engine, tracker);
 	if (!err) {
 		shm_session_set_state(s, SHM_STATE_PRECOPY, NULL);
 	} else if (!IS_ERR(s)) {
@@ -563,15 +577,41 @@ static int shm_nl_session_final(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* The ranges of a DIRTY request into the source's dirty log. */
+static int shm_nl_report_ranges(struct genl_info *info, struct shm_session *s)
+{
+	struct nlattr *range, *tb[SHM_RANGE_A_MAX + 1];
+	int rem, err;
+
+	if (!info->attrs[SHM_SESSION_A_DIRTY])
+		return 0;
+	nla_for_each_nested(range, info->attrs[SHM_SESSION_A_DIRTY], rem) {
+		/* The policy checked each range's fields; both must be there. */
+		err = nla_parse_nested(tb, SHM_RANGE_A_MAX, range,
+				       shm_range_policy, info->extack);
+		if (err)
+			return err;
+		if (!tb[SHM_RANGE_A_HVA] || !tb[SHM_RANGE_A_LEN]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, range,
+					    "a range needs an address and a length");
+			return -EINVAL;
+		}
+		shm_dirty_report(&s->engine->vm,
+				 nla_get_u64(tb[SHM_RANGE_A_HVA]),
+				 nla_get_u64(tb[SHM_RANGE_A_LEN]));
+	}
+	return 0;
+}
+
 static int shm_nl_session_dirty(struct sk_buff *skb, struct genl_info *info)
 {
 	struct shm_net *sn = shm_net(genl_info_net(info));
-	struct nlattr *range, *tb[SHM_RANGE_A_MAX + 1];
+	struct nlattr *scan = info->attrs[SHM_SESSION_A_SCAN_ROUND];
 	struct shm_session *s;
-	int rem, err;
+	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_DIRTY)) {
-		GENL_SET_ERR_MSG(info, "no ranges of guest memory given");
+	if (!info->attrs[SHM_SESSION_A_DIRTY] && !scan) {
+		GENL_SET_ERR_MSG(info, "no ranges of guest memory given, nor the scan they end");
 		return -EINVAL;
 	}
 	mutex_lock(&sn->lock);
@@ -591,22 +631,10 @@ static int shm_nl_session_dirty(struct sk_buff *skb, struct genl_info *info)
 		GENL_SET_ERR_MSG(info, "writes are reported to the source");
 		err = -EINVAL;
 	}
-	nla_for_each_nested(range, info->attrs[SHM_SESSION_A_DIRTY], rem) {
-		if (err)
-			break;
-		/* The policy checked each range's fields; both must be there. */
-		err = nla_parse_nested(tb, SHM_RANGE_A_MAX, range,
-				       shm_range_policy, info->extack);
-		if (!err && (!tb[SHM_RANGE_A_HVA] || !tb[SHM_RANGE_A_LEN])) {
-			NL_SET_ERR_MSG_ATTR(info->extack, range,
-					    "a range needs an address and a length");
-			err = -EINVAL;
-		}
-		if (!err)
-			shm_dirty_report(&s->engine->vm,
-					 nla_get_u64(tb[SHM_RANGE_A_HVA]),
-					 nla_get_u64(tb[SHM_RANGE_A_LEN]));
-	}
+	if (!err)
+		err = shm_nl_report_ranges(info, s);
+	if (!err && scan)
+		shm_engine_scanned(s->engine, nla_get_u32(scan));
 	mutex_unlock(&sn->lock);
 	return err;
 }
@@ -768,7 +796,7 @@ static const struct genl_ops shm_nl_ops[] = {
 	{
 		.cmd = SHM_CMD_SESSION_START,
 		.doit = shm_nl_session_start,
-		.policy = shm_session_id_policy,
+		.policy = shm_session_start_policy,
 		.maxattr = SHM_SESSION_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
@@ -908,6 +936,20 @@ static int shm_nl_fill_progress(struct sk_buff *skb,
 void shm_nl_notify_progress(const struct shm_session *s)
 {
 	shm_nl_notify(s, SHM_CMD_SESSION_PROGRESS, shm_nl_fill_progress, NULL);
+}
+
+static int shm_nl_fill_scan(struct sk_buff *skb, const struct shm_session *s,
+			    const void *arg)
+{
+	const u32 *round = arg;
+
+	return nla_put_u32(skb, SHM_SESSION_A_ID, s->id) ?:
+	       nla_put_u32(skb, SHM_SESSION_A_SCAN_ROUND, *round);
+}
+
+void shm_nl_notify_scan(const struct shm_session *s, u32 round)
+{
+	shm_nl_notify(s, SHM_CMD_SESSION_SCAN, shm_nl_fill_scan, &round);
 }
 
 /* A closed generic netlink socket takes the sessions it owned with it. */

@@ -12,5 +12,6 @@ void shm_nl_notify_new(const struct shm_session *s);
 void shm_nl_notify_state(const struct shm_session *s, enum shm_state old);
 void shm_nl_notify_del(const struct shm_session *s);
 void shm_nl_notify_progress(const struct shm_session *s);
+void shm_nl_notify_scan(const struct shm_session *s, u32 round);
 
 #endif /* _SHM_NETLINK_H */

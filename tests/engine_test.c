@@ -82,16 +82,47 @@ static const char *reason(struct nl_result *res)
 	       nla_get_string(res->attrs[SHM_SESSION_A_REASON]) : "";
 }
 
-static uint64_t stat_of(struct nl_result *res, int type)
+/* A figure of a reply's or an event's SHM_SESSION_A_STATS. */
+static uint64_t stat_of(struct nlattr **attrs, int type)
 {
 	struct nlattr *tb[SHM_STATS_A_MAX + 1];
 
-	if (!res->attrs[SHM_SESSION_A_STATS] ||
-	    nla_parse_nested(tb, SHM_STATS_A_MAX,
-			     res->attrs[SHM_SESSION_A_STATS], NULL) ||
+	if (!attrs[SHM_SESSION_A_STATS] ||
+	    nla_parse_nested(tb, SHM_STATS_A_MAX, attrs[SHM_SESSION_A_STATS],
+			     NULL) ||
 	    !tb[type])
 		return 0;
 	return nla_get_u64(tb[type]);
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000LL + now.tv_nsec / 1000000;
+}
+
+/*
+ * The next event @cmd of session @id within @timeout_ms (0: of those that
+ * came already), its attributes in @attrs until the next event is read:
+ * 0, or -ETIMEDOUT.
+ */
+static int event_of(struct nl_sock *events, int cmd, uint32_t id,
+		    struct nlattr **attrs, int timeout_ms)
+{
+	long long end = monotonic_ms() + timeout_ms, left;
+	int got;
+
+	for (;;) {
+		left = end - monotonic_ms();
+		got = nl_next_event(events, attrs, left > 0 ? left : 0);
+		if (got == -ETIMEDOUT)
+			return got;
+		if (got == cmd && attrs[SHM_SESSION_A_ID] &&
+		    nla_get_u32(attrs[SHM_SESSION_A_ID]) == id)
+			return 0;
+	}
 }
 
 /* Page @i of the source: a third zero, the rest unlike any other page. */
@@ -201,8 +232,8 @@ TEST_F(migration, memory_arrives_byte_exact)
 				    self->src_id, &res)) TH_LOG("%s", res.message);
 
 	EXPECT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
-	EXPECT_LE(2, stat_of(&res, SHM_STATS_A_ROUNDS));
-	EXPECT_LT(0, stat_of(&res, SHM_STATS_A_TOTAL_BYTES));
+	EXPECT_LE(2, stat_of(res.attrs, SHM_STATS_A_ROUNDS));
+	EXPECT_LT(0, stat_of(res.attrs, SHM_STATS_A_TOTAL_BYTES));
 	EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->dst_id,
 					     SHM_STATE_DONE, &res))
 		TH_LOG("destination: %s", reason(&res));
@@ -227,7 +258,7 @@ static void start_both(struct __test_metadata *_metadata,
 	for (i = 0; i < 1000; i++) {
 		ASSERT_EQ(SHM_STATE_PRECOPY,
 			  session_state(self->sk, self->src_id, &res));
-		if (stat_of(&res, SHM_STATS_A_ROUNDS) >= 1)
+		if (stat_of(res.attrs, SHM_STATS_A_ROUNDS) >= 1)
 			return;
 		nanosleep(&tick, NULL);
 	}
@@ -262,7 +293,7 @@ TEST_F(migration, vmm_writes_arrive_when_reported)
 	start_both(_metadata, self);
 	memset(reported, 0x11, 3 * PAGE);
 	memset(unreported, 0x22, PAGE);
-	ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id, &range, 1, &res))
+	ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id, &range, 1, 0, &res))
 		TH_LOG("%s", res.message);
 	final_round(_metadata, self);
 	EXPECT_EQ(0, memcmp(reported, self->dst.slots[0].mem + 100 * PAGE,
@@ -270,8 +301,106 @@ TEST_F(migration, vmm_writes_arrive_when_reported)
 	EXPECT_NE(0, memcmp(unreported, self->dst.slots[0].mem + 200 * PAGE, PAGE));
 
 	/* Too late once the final round was asked for. */
-	EXPECT_EQ(-EBUSY, nl_session_dirty(self->sk, self->src_id, &range, 1,
+	EXPECT_EQ(-EBUSY, nl_session_dirty(self->sk, self->src_id, &range, 1, 0,
 					   &res));
+}
+
+/*
+ * A tracker of the VMM's writes that scans for them (soft-dirty bits, which
+ * see the guest's writes too) is asked at each round's end, and KVM's dirty
+ * log is read only once it answered: no round's figures come before its
+ * answer, and what it reports goes in the very next round, alone (no vCPU
+ * dirties anything here).
+ */
+TEST_F(migration, tracker_answers_before_the_harvest)
+{
+	const struct timespec think = { .tv_nsec = 100 * 1000 * 1000 };
+	struct nlattr *attrs[NL_MAXATTR + 1];
+	struct nl_sock *events = nl_open();
+	struct nl_range range = { .len = PAGE };
+	struct nl_result res;
+	uint32_t round;
+	unsigned int s;
+
+	ASSERT_NE(NULL, events);
+	ASSERT_EQ(0, nl_subscribe(events));
+	fill_source(&self->src);
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	EXPECT_EQ(-EINVAL, nl_session_start_tracked(self->sk, self->dst_id, &res));
+	EXPECT_STREQ("a tracker of the VMM's writes serves the source",
+		     res.message);
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_start_tracked(self->sk, self->src_id, &res))
+		TH_LOG("%s", res.message);
+
+	for (round = 1; round <= 3; round++) {
+		ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_SCAN,
+				      self->src_id, attrs, 20000))
+			TH_LOG("no scan asked for after round %u", round);
+		ASSERT_EQ(round, nla_get_u32(attrs[SHM_SESSION_A_SCAN_ROUND]));
+		nanosleep(&think, NULL);
+		ASSERT_EQ(-ETIMEDOUT, event_of(events, SHM_CMD_SESSION_PROGRESS,
+					       self->src_id, attrs, 0))
+			TH_LOG("round %u was harvested before the tracker answered",
+			       round);
+		/* A device wrote a page; the tracker found it. */
+		range.hva = (uintptr_t)self->src.slots[0].mem + round * 10 * PAGE;
+		memset((void *)(uintptr_t)range.hva, round, PAGE);
+		ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id, &range, 1,
+					      round, &res))
+			TH_LOG("%s", res.message);
+		ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_PROGRESS,
+				      self->src_id, attrs, 20000));
+		EXPECT_EQ(round, stat_of(attrs, SHM_STATS_A_ROUNDS));
+		if (round > 1)
+			EXPECT_EQ(1, stat_of(attrs, SHM_STATS_A_DIRTY_PAGES));
+	}
+	final_round(_metadata, self);
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
+				    layout[s].size)) TH_LOG("slot %u differs", s);
+	nl_close(events);
+}
+
+/*
+ * A tracker that never answers holds each round's end for a second at
+ * most (five allowed here, for TCG), not the migration; the writes it
+ * reports as they happen still go.
+ */
+TEST_F(migration, silent_tracker_holds_no_round_for_good)
+{
+	struct nlattr *attrs[NL_MAXATTR + 1];
+	struct nl_sock *events = nl_open();
+	struct nl_range range = { .len = PAGE };
+	struct nl_result res;
+	uint32_t round;
+	unsigned int s;
+
+	ASSERT_NE(NULL, events);
+	ASSERT_EQ(0, nl_subscribe(events));
+	fill_source(&self->src);
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_start_tracked(self->sk, self->src_id, &res));
+	for (round = 1; round <= 2; round++) {
+		ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_SCAN,
+				      self->src_id, attrs, 20000))
+			TH_LOG("no scan asked for after round %u", round);
+		range.hva = (uintptr_t)self->src.slots[1].mem + round * PAGE;
+		memset((void *)(uintptr_t)range.hva, round, PAGE);
+		ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id, &range, 1,
+					      0, &res));
+		ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_PROGRESS,
+				      self->src_id, attrs, 5000))
+			TH_LOG("round %u still waits for the tracker", round);
+	}
+	final_round(_metadata, self);
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
+				    layout[s].size)) TH_LOG("slot %u differs", s);
+	nl_close(events);
 }
 
 /*
@@ -319,7 +448,7 @@ TEST_F(migration, memory_in_two_address_spaces_goes_once)
 	ASSERT_EQ(0, memvm_add_slot_as(&self->dst, 1, EXTRA_GPA, EXTRA_SIZE, 0xaa));
 	start_both(_metadata, self);
 	ASSERT_EQ(0, nl_session_get(self->sk, self->src_id, &res));
-	EXPECT_EQ(pages, stat_of(&res, SHM_STATS_A_DIRTY_PAGES));
+	EXPECT_EQ(pages, stat_of(res.attrs, SHM_STATS_A_DIRTY_PAGES));
 	final_round(_metadata, self);
 	for (s = 0; s < self->src.nr_slots; s++)
 		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
@@ -346,8 +475,8 @@ TEST_F(migration, bandwidth_cap_holds)
 	fill_source(&self->src);
 	start_both(_metadata, self);
 	ASSERT_EQ(0, nl_session_get(self->sk, self->src_id, &res));
-	bytes = stat_of(&res, SHM_STATS_A_BYTES);
-	ns = stat_of(&res, SHM_STATS_A_DURATION_NS);
+	bytes = stat_of(res.attrs, SHM_STATS_A_BYTES);
+	ns = stat_of(res.attrs, SHM_STATS_A_DURATION_NS);
 	ASSERT_LT(1 << 20, bytes);
 	EXPECT_GE(cap + cap / 10, bytes * 1000000000ULL / ns)
 		TH_LOG("%llu bytes in %llu ms", (unsigned long long)bytes,
@@ -372,7 +501,7 @@ TEST_F(migration, zero_pages_travel_as_flags)
 	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_FINAL,
 				    self->src_id, &res)) TH_LOG("%s", res.message);
 	ASSERT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
-	total = stat_of(&res, SHM_STATS_A_TOTAL_BYTES);
+	total = stat_of(res.attrs, SHM_STATS_A_TOTAL_BYTES);
 	EXPECT_GT(pages * PAGE / 100, total) TH_LOG("%llu bytes sent",
 						    (unsigned long long)total);
 	EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->dst_id,

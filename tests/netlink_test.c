@@ -555,6 +555,23 @@ static void id_short(struct nl_msg *msg)
 	nla_put_u16(msg, SHM_SESSION_A_ID, 1);
 }
 
+static void dirty_nothing(struct nl_msg *msg)
+{
+	nla_put_u32(msg, SHM_SESSION_A_ID, 1);
+}
+
+static void dirty_scan_round_zero(struct nl_msg *msg)
+{
+	nla_put_u32(msg, SHM_SESSION_A_ID, 1);
+	nla_put_u32(msg, SHM_SESSION_A_SCAN_ROUND, 0);
+}
+
+static void start_tracker_with_payload(struct nl_msg *msg)
+{
+	nla_put_u32(msg, SHM_SESSION_A_ID, 1);
+	nla_put_u32(msg, SHM_SESSION_A_TRACKER, 1);
+}
+
 static void info_with_attr(struct nl_msg *msg)
 {
 	nla_put_u32(msg, SHM_INFO_A_PROTOCOL, 1);
@@ -613,6 +630,12 @@ MALFORMED(get_unknown_session, SHM_CMD_SESSION_GET, id_missing_session,
 MALFORMED(del_unknown_session, SHM_CMD_SESSION_DEL, id_missing_session,
 	  -ENOENT, "no such session in this network namespace");
 MALFORMED(del_foreign_attr, SHM_CMD_SESSION_DEL, role_zero, -EINVAL, NULL);
+MALFORMED(dirty_nothing, SHM_CMD_SESSION_DIRTY, dirty_nothing, -EINVAL,
+	  "no ranges of guest memory given, nor the scan they end");
+MALFORMED(dirty_scan_round_zero, SHM_CMD_SESSION_DIRTY, dirty_scan_round_zero,
+	  -ERANGE, NULL);
+MALFORMED(start_tracker_with_payload, SHM_CMD_SESSION_START,
+	  start_tracker_with_payload, -ERANGE, NULL);
 MALFORMED(info_with_attr, SHM_CMD_GET_INFO, info_with_attr, -EINVAL, NULL);
 MALFORMED(reserved_header_field, SHM_CMD_GET_INFO, reserved_set, -EINVAL,
 	  "genlmsghdr.reserved field is not 0");

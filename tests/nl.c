@@ -232,23 +232,37 @@ int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 	return nl_transact(sk, msg, res, NULL, NULL);
 }
 
+int nl_session_start_tracked(struct nl_sock *sk, uint32_t id,
+			     struct nl_result *res)
+{
+	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_START, 0);
+
+	nla_put_u32(msg, SHM_SESSION_A_ID, id);
+	nla_put_flag(msg, SHM_SESSION_A_TRACKER);
+	return nl_transact(sk, msg, res, NULL, NULL);
+}
+
 int nl_session_dirty(struct nl_sock *sk, uint32_t id,
 		     const struct nl_range *ranges, unsigned int nr,
-		     struct nl_result *res)
+		     uint32_t scan_round, struct nl_result *res)
 {
 	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_DIRTY, 0);
 	struct nlattr *list, *range;
 	unsigned int i;
 
 	nla_put_u32(msg, SHM_SESSION_A_ID, id);
-	list = nla_nest_start(msg, SHM_SESSION_A_DIRTY);
-	for (i = 0; i < nr; i++) {
-		range = nla_nest_start(msg, i + 1);
-		nla_put_u64(msg, SHM_RANGE_A_HVA, ranges[i].hva);
-		nla_put_u64(msg, SHM_RANGE_A_LEN, ranges[i].len);
-		nla_nest_end(msg, range);
+	if (nr) {
+		list = nla_nest_start(msg, SHM_SESSION_A_DIRTY);
+		for (i = 0; i < nr; i++) {
+			range = nla_nest_start(msg, i + 1);
+			nla_put_u64(msg, SHM_RANGE_A_HVA, ranges[i].hva);
+			nla_put_u64(msg, SHM_RANGE_A_LEN, ranges[i].len);
+			nla_nest_end(msg, range);
+		}
+		nla_nest_end(msg, list);
 	}
-	nla_nest_end(msg, list);
+	if (scan_round)
+		nla_put_u32(msg, SHM_SESSION_A_SCAN_ROUND, scan_round);
 	return nl_transact(sk, msg, res, NULL, NULL);
 }
 

@@ -60,13 +60,20 @@ int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
 /* SHM_CMD_SESSION_{START,FINAL,CANCEL,RESUMED}: commands of the id alone. */
 int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,
 		   struct nl_result *res);
-/* SHM_CMD_SESSION_DIRTY: the VMM wrote these bytes of guest memory. */
+/* SHM_CMD_SESSION_START of a source whose VMM's writes a tracker scans. */
+int nl_session_start_tracked(struct nl_sock *sk, uint32_t id,
+			     struct nl_result *res);
+/*
+ * SHM_CMD_SESSION_DIRTY: the VMM wrote these bytes of guest memory (@nr
+ * may be 0), and, unless @scan_round is 0, that is the tracker's answer to
+ * the scan of that round.
+ */
 struct nl_range {
 	uint64_t hva, len;
 };
 int nl_session_dirty(struct nl_sock *sk, uint32_t id,
 		     const struct nl_range *ranges, unsigned int nr,
-		     struct nl_result *res);
+		     uint32_t scan_round, struct nl_result *res);
 int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 		      const int *stream_fds, unsigned int nr,
 		      struct nl_result *res);

@@ -103,6 +103,17 @@ int engine_place(struct engine *e, int vm_fd, const struct vmm_place *places,
 	return shm_nl_request(&e->nl, msg, NULL, NULL);
 }
 
+int engine_start(struct engine *e, bool tracker)
+{
+	struct nl_msg *msg = engine_request(e, SHM_CMD_SESSION_START);
+
+	if (!msg)
+		return -ENOMEM;
+	if (tracker)
+		nla_put_flag(msg, SHM_SESSION_A_TRACKER);
+	return shm_nl_request(&e->nl, msg, NULL, NULL);
+}
+
 int engine_command(struct engine *e, uint8_t cmd)
 {
 	struct nl_msg *msg = engine_request(e, cmd);
@@ -298,7 +309,7 @@ int engine_watch(struct engine *e)
 void engine_watched(struct engine *e)
 {
 	if (e->events.sock)
-		shm_nl_drain(&e->events);
+		shm_nl_drain(&e->events, NULL, NULL);
 }
 
 void engine_close(struct engine *e)

@@ -43,7 +43,9 @@ int engine_attach(struct engine *e, int vm_fd, const int *fds,
 /* Destination, before the VMM loads its state: held pages go in. */
 int engine_place(struct engine *e, int vm_fd, const struct vmm_place *places,
 		 unsigned int nr);
-/* SHM_CMD_SESSION_START, _FINAL, _CANCEL or _RESUMED. */
+/* Pre-copy starts; @tracker: see vmm_driver.scans_writes. */
+int engine_start(struct engine *e, bool tracker);
+/* SHM_CMD_SESSION_FINAL, _CANCEL or _RESUMED. */
 int engine_command(struct engine *e, uint8_t cmd);
 int engine_figures(struct engine *e, struct engine_figures *f);
 /*

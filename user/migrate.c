@@ -486,7 +486,7 @@ static int migrate(struct migration *m)
 	      m->vm.driver->track_writes(&m->vm, m->e.id);
 	if (err)
 		return m->why[0] ? err : fail(m, err, "%s", m->vm.err);
-	err = engine_command(&m->e, SHM_CMD_SESSION_START);
+	err = engine_start(&m->e, m->vm.driver->scans_writes);
 	if (err)
 		return fail(m, err, "%s", engine_why(&m->e, err));
 	m->started = true;

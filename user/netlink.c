@@ -442,15 +442,32 @@ int shm_nl_watch(struct shm_nl *nl)
 	return nl_socket_get_fd(nl->sock);
 }
 
-void shm_nl_drain(struct shm_nl *nl)
+int shm_nl_drain(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg)
 {
-	char buf[8192];
-	ssize_t n;
+	/* An event fits in a page of the kernel's (NLMSG_DEFAULT_SIZE). */
+	char buf[16384];
+	struct nlmsghdr *nlh;
+	struct nl_msg *msg;
+	int len, err = 0;
 
-	/* ENOBUFS says events overflowed the buffer: still, drained. */
-	do
-		n = recv(nl_socket_get_fd(nl->sock), buf, sizeof(buf), 0);
-	while (n > 0 || (n < 0 && errno == ENOBUFS));
+	for (;;) {
+		len = recv(nl_socket_get_fd(nl->sock), buf, sizeof(buf), 0);
+		/* ENOBUFS: events overflowed the buffer; later ones still come. */
+		if (len < 0 && errno == ENOBUFS)
+			continue;
+		if (len <= 0)
+			return err;
+		for (nlh = (struct nlmsghdr *)buf; fn && !err && nlmsg_ok(nlh, len);
+		     nlh = nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type != nl->family)
+				continue;
+			msg = nlmsg_convert(nlh);
+			if (!msg)
+				return fail_local(nl, -ENOMEM, "out of memory");
+			err = fn(msg, arg);
+			nlmsg_free(msg);
+		}
+	}
 }
 
 int shm_nl_report(const struct shm_nl *nl, int err)

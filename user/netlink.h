@@ -68,12 +68,14 @@ int shm_nl_request(struct shm_nl *nl, struct nl_msg *msg,
 int shm_nl_monitor(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg);
 
 /*
- * Join the "events" multicast group to be woken by events, not to read
- * them: returns the socket's file descriptor for poll(), non-blocking, or
- * a negative errno. shm_nl_drain() discards what woke it.
+ * Join the "events" multicast group, to be woken by events: returns the
+ * socket's file descriptor for poll(), non-blocking, or a negative errno.
+ * shm_nl_drain() reads what has come, without waiting, and calls @fn (if
+ * not NULL) for each event of the family, until @fn returns an error,
+ * which it returns. Events lost to a full buffer are not seen.
  */
 int shm_nl_watch(struct shm_nl *nl);
-void shm_nl_drain(struct shm_nl *nl);
+int shm_nl_drain(struct shm_nl *nl, shm_nl_reply_fn fn, void *arg);
 
 /*
  * Say on stderr why a request failed with @err, the way every subcommand

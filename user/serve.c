@@ -377,7 +377,7 @@ static void receive_migration(int fd, const char *line, const char *peer)
 	err = vm_fd < 0 ? vm_fd : engine_attach(&e, vm_fd, in->fds, in->arrived);
 	if (vm_fd >= 0)
 		close(vm_fd);
-	err = err ?: engine_command(&e, SHM_CMD_SESSION_START);
+	err = err ?: engine_start(&e, false);
 	if (err) {
 		snprintf(why, sizeof(why), "the destination session did not start: %s",
 			 vm_fd < 0 ? vm.err : engine_why(&e, err));

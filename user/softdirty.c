@@ -6,11 +6,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,34 +181,98 @@ static int sd_scan(struct softdirty *sd, bool report, bool clear, bool freeze)
 	return err;
 }
 
+/* The last round of this session whose end shm.ko asked to scan. */
+static int sd_on_event(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[SHM_SESSION_A_MAX + 1];
+	struct softdirty *sd = arg;
+
+	if (genlmsg_hdr(nlmsg_hdr(msg))->cmd != SHM_CMD_SESSION_SCAN ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, SHM_SESSION_A_MAX, NULL) ||
+	    !tb[SHM_SESSION_A_ID] || !tb[SHM_SESSION_A_SCAN_ROUND] ||
+	    nla_get_u32(tb[SHM_SESSION_A_ID]) != sd->session)
+		return 0;
+	sd->asked = nla_get_u32(tb[SHM_SESSION_A_SCAN_ROUND]);
+	return 0;
+}
+
+/* The scan of round @round's end is reported in full. */
+static int sd_answer(struct softdirty *sd, uint32_t round)
+{
+	struct nl_msg *msg = shm_nl_request_new(&sd->nl, SHM_CMD_SESSION_DIRTY, 0);
+
+	if (!msg || nla_put_u32(msg, SHM_SESSION_A_ID, sd->session) ||
+	    nla_put_u32(msg, SHM_SESSION_A_SCAN_ROUND, round)) {
+		nlmsg_free(msg);
+		return sd_fail(sd, -ENOMEM, "out of memory");
+	}
+	if (shm_nl_request(&sd->nl, msg, NULL, NULL))
+		return sd_fail(sd, -EIO, "shm.ko took no answer to its scan: %s",
+			       sd->nl.failure.msg);
+	return 0;
+}
+
+/*
+ * Scans when shm.ko asks, at a round's end, and answers; and at least
+ * every SOFTDIRTY_PERIOD_MS, for the writes of a VMM whose guest dirties
+ * nothing (no round ends then) to go without delay all the same.
+ */
 static void *sd_thread(void *arg)
 {
 	struct softdirty *sd = arg;
-	struct timespec until;
+	struct pollfd fds[2] = {
+		{ .fd = nl_socket_get_fd(sd->events.sock), .events = POLLIN },
+		{ .fd = sd->stop, .events = POLLIN },
+	};
+	uint64_t last = monotonic_ms(), now;
+	uint32_t answered = 0;
 	int err = 0;
 
-	pthread_mutex_lock(&sd->lock);
-	while (!sd->stop && !err) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += SOFTDIRTY_PERIOD_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&sd->wake, &sd->lock, &until);
-		if (sd->stop)
+	while (!err && !fds[1].revents) {
+		now = monotonic_ms();
+		if (poll(fds, 2, now - last < SOFTDIRTY_PERIOD_MS ?
+				 SOFTDIRTY_PERIOD_MS - (now - last) : 0) < 0 &&
+		    errno != EINTR) {
+			err = sd_fail(sd, -errno, "poll: %m");
 			break;
-		pthread_mutex_unlock(&sd->lock);
+		}
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents)
+			err = shm_nl_drain(&sd->events, sd_on_event, sd);
+		if (err || (sd->asked == answered &&
+			    monotonic_ms() - last < SOFTDIRTY_PERIOD_MS))
+			continue;
+		last = monotonic_ms();
 		err = sd_scan(sd, true, true, true);
-		pthread_mutex_lock(&sd->lock);
+		if (!err && sd->asked != answered) {
+			answered = sd->asked;
+			err = sd_answer(sd, answered);
+		}
 	}
 	sd->err = err;
-	pthread_mutex_unlock(&sd->lock);
 	return NULL;
+}
+
+/* What softdirty_start() opened; a socket never opened is NULL. */
+static void sd_release(struct softdirty *sd)
+{
+	if (sd->pagemap >= 0)
+		close(sd->pagemap);
+	if (sd->clear_refs >= 0)
+		close(sd->clear_refs);
+	if (sd->stop >= 0)
+		close(sd->stop);
+	free(sd->entries);
+	if (sd->nl.sock)
+		shm_nl_close(&sd->nl);
+	if (sd->events.sock)
+		shm_nl_close(&sd->events);
 }
 
 int softdirty_start(struct softdirty *sd, pid_t pid, int pidfd,
 		    const char *ram_path, uint32_t session)
 {
-	pthread_condattr_t attr;
 	uint64_t pages = 0;
 	char path[64];
 	unsigned int r;
@@ -216,7 +282,7 @@ int softdirty_start(struct softdirty *sd, pid_t pid, int pidfd,
 	sd->pid = pid;
 	sd->pidfd = pidfd;
 	sd->session = session;
-	sd->pagemap = sd->clear_refs = -1;
+	sd->pagemap = sd->clear_refs = sd->stop = -1;
 	err = proc_maps_find(pid, ram_path, sd->ranges, SOFTDIRTY_MAX_RANGES,
 			     &sd->nr_ranges, sd->why, sizeof(sd->why));
 	if (err)
@@ -228,53 +294,39 @@ int softdirty_start(struct softdirty *sd, pid_t pid, int pidfd,
 	sd->pagemap = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/clear_refs", pid);
 	sd->clear_refs = open(path, O_WRONLY | O_CLOEXEC);
+	sd->stop = eventfd(0, EFD_CLOEXEC);
 	if (!sd->entries)
 		err = sd_fail(sd, -ENOMEM, "out of memory");
-	else if (sd->pagemap < 0 || sd->clear_refs < 0)
+	else if (sd->pagemap < 0 || sd->clear_refs < 0 || sd->stop < 0)
 		err = sd_fail(sd, -errno, "/proc/%d: cannot track QEMU's writes: %m", pid);
-	else if (shm_nl_open(&sd->nl))
+	else if (shm_nl_open(&sd->nl) || shm_nl_open(&sd->events))
 		err = sd_fail(sd, -EIO, "cannot talk to shm.ko");
+	else if (shm_nl_watch(&sd->events) < 0)
+		err = sd_fail(sd, -EIO, "%s", sd->events.failure.msg);
 	else
 		err = sd_scan(sd, false, true, true);
 	if (!err) {
-		pthread_mutex_init(&sd->lock, NULL);
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&sd->wake, &attr);
-		pthread_condattr_destroy(&attr);
 		err = -pthread_create(&sd->thread, NULL, sd_thread, sd);
 		if (err)
 			sd_fail(sd, err, "cannot start a thread: %s", strerror(-err));
 	}
-	if (err) {
-		if (sd->pagemap >= 0)
-			close(sd->pagemap);
-		if (sd->clear_refs >= 0)
-			close(sd->clear_refs);
-		free(sd->entries);
-		shm_nl_close(&sd->nl);
-	}
+	if (err)
+		sd_release(sd);
 	return err;
 }
 
 static int sd_end(struct softdirty *sd, bool last_scan)
 {
+	uint64_t one = 1;
 	int err;
 
-	pthread_mutex_lock(&sd->lock);
-	sd->stop = true;
-	pthread_cond_signal(&sd->wake);
-	pthread_mutex_unlock(&sd->lock);
+	if (write(sd->stop, &one, sizeof(one)) != sizeof(one))
+		return sd_fail(sd, -errno, "cannot stop the tracker: %m");
 	pthread_join(sd->thread, NULL);
 	err = sd->err;
 	if (!err && last_scan)
 		err = sd_scan(sd, true, false, false);
-	close(sd->pagemap);
-	close(sd->clear_refs);
-	free(sd->entries);
-	shm_nl_close(&sd->nl);
-	pthread_cond_destroy(&sd->wake);
-	pthread_mutex_destroy(&sd->lock);
+	sd_release(sd);
 	return err;
 }
 

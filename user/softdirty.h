@@ -8,15 +8,23 @@
  *
  * Reading the bits and clearing them are two steps: a write between them
  * would be lost. So each scan stops the VMM (SIGSTOP, every thread seen
- * stopped), reads, clears and lets it go on: a few milliseconds, every
- * SOFTDIRTY_PERIOD_MS. After its final scan, with the VM paused for
- * good, no write of the VMM goes unreported.
+ * stopped), reads, clears and lets it go on: a few milliseconds. After its
+ * final scan, with the VM paused for good, no write of the VMM goes
+ * unreported.
+ *
+ * The bits also see every page the guest writes (KVM faults them in
+ * through the VMM's page tables). A scan at any time would report again
+ * the guest's writes that the last round's harvest of KVM's dirty log sent
+ * already, and with a busy guest pre-copy would never converge. So the
+ * tracker scans when shm.ko asks, at each round's end before it harvests
+ * (SHM_CMD_SESSION_SCAN), and answers: both then cover the same time. It
+ * also scans at least every SOFTDIRTY_PERIOD_MS, for rounds that do not
+ * end because the guest writes nothing.
  */
 #ifndef SHMCTL_SOFTDIRTY_H
 #define SHMCTL_SOFTDIRTY_H
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,11 +42,11 @@ struct softdirty {
 	unsigned int nr_ranges;
 	uint64_t *entries;		/* a pagemap buffer */
 	struct shm_nl nl;		/* the reports' */
+	struct shm_nl events;		/* shm.ko's requests to scan */
 	pthread_t thread;
-	pthread_mutex_t lock;		/* protects stop, err */
-	pthread_cond_t wake;
-	bool stop;
-	int err;
+	int stop;			/* an eventfd: the thread ends */
+	uint32_t asked;			/* the last round to scan for */
+	int err;			/* the thread's, once it ended */
 	char why[256];
 	uint64_t scans, pages;		/* for the curious */
 };
@@ -46,7 +54,7 @@ struct softdirty {
 /*
  * Starts tracking QEMU @pid's writes to its mapping of @ram_path (a file,
  * or "" for the one memfd mapping) for @session: a first scan clears the
- * bits, then a thread scans and reports every period.
+ * bits, then a thread scans and reports when asked, or a period passed.
  */
 int softdirty_start(struct softdirty *sd, pid_t pid, int pidfd,
 		    const char *ram_path, uint32_t session);

@@ -21,6 +21,7 @@
 #ifndef SHMCTL_VMM_H
 #define SHMCTL_VMM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,11 @@ struct vmm_driver {
 	int (*ram_fd)(struct vmm *v);
 	/* Source: from now on the VMM reports its own writes to @session. */
 	int (*track_writes)(struct vmm *v, uint32_t session);
+	/*
+	 * ... which it finds by scanning when shm.ko asks, at each round's
+	 * end (SHM_SESSION_A_TRACKER), rather than as they happen.
+	 */
+	bool scans_writes;
 	int (*pause)(struct vmm *v);
 	/* vCPU and device state, in a malloc()ed buffer the caller frees. */
 	int (*save_state)(struct vmm *v, void **buf, size_t *len);

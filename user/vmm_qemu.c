@@ -838,6 +838,7 @@ const struct vmm_driver vmm_qemu_driver = {
 	.places		= qemu_places,
 	.ram_fd		= qemu_ram_fd,
 	.track_writes	= qemu_track_writes,
+	.scans_writes	= true,
 	.pause		= qemu_pause,
 	.save_state	= qemu_save_state,
 	.restore_state	= qemu_restore_state,

@@ -65,7 +65,7 @@ static void writer_report(struct vm *vm, uint32_t session,
 	ranges[1] = (struct nl_range){ (uintptr_t)(stamp_record(ram) + gfn),
 				       n * sizeof(uint64_t) };
 	ranges[2] = (struct nl_range){ (uintptr_t)w, sizeof(*w) };
-	err = nl_session_dirty(vm->report_sk, session, ranges, 3, &res);
+	err = nl_session_dirty(vm->report_sk, session, ranges, 3, 0, &res);
 	pthread_mutex_lock(&vm->lock);
 	if (err && !vm->report_errors++)
 		fprintf(stderr, "shm-testvmm: reporting writes to session %u: %s (%d)\n",

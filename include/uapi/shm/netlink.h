@@ -79,6 +79,17 @@
  *   memslot, then round after round what the guest dirtied meanwhile; a
  *   destination writes what it receives into its VM. Progress events
  *   (SHM_CMD_SESSION_PROGRESS) follow every round.
+ *	SHM_SESSION_A_TRACKER		flag, source: the VMM's writes are found
+ *					by a tracker that scans for them when
+ *					asked (SHM_CMD_SESSION_SCAN). At the end
+ *					of each round but the last, the source
+ *					asks it and waits for its answer (a
+ *					second at most) before it reads KVM's
+ *					dirty log: the two then cover the same
+ *					stretch of time, and a page the tracker
+ *					also sees the guest write (soft-dirty
+ *					bits do) is sent once, not once more in
+ *					the next round.
  *
  * SHM_CMD_SESSION_FINAL (admin, source): SHM_SESSION_A_ID. With the VM's
  *   vCPUs paused (EBUSY if one is still inside KVM_RUN), send the last dirty
@@ -92,6 +103,12 @@
  *   round. A VMM reports every write from before the start (ATTACHED:
  *   taken, and needless, as round 1 reads every page) until the final
  *   round is asked for: EBUSY once it has been.
+ *	SHM_SESSION_A_SCAN_ROUND	u32, >= 1: this request ends the tracker's
+ *					answer to the SCAN of that round; the
+ *					ranges before it (in this request or
+ *					earlier ones) are all it found. A
+ *					request may carry this alone, without
+ *					SHM_SESSION_A_DIRTY.
  *
  * SHM_CMD_SESSION_PLACE (admin, destination): SHM_SESSION_A_ID and
  *   SHM_SESSION_A_VM_FD, the session's VM again. A DONE session may hold
@@ -136,6 +153,10 @@
  *	SHM_CMD_SESSION_PROGRESS SHM_SESSION_A_ID, SHM_SESSION_A_STATS,
  *				SHM_SESSION_A_ESTIMATE_MS and
  *				SHM_SESSION_A_CONVERGENCE, after each round
+ *	SHM_CMD_SESSION_SCAN	SHM_SESSION_A_ID, SHM_SESSION_A_SCAN_ROUND: a
+ *				source started with SHM_SESSION_A_TRACKER
+ *				finished that round and asks its tracker to
+ *				report the VMM's writes up to now (DIRTY)
  *
  * A session's life (enum shm_state): NEW -> ATTACHED -> PRECOPY -> CUTOVER ->
  * DONE; any state before DONE may move to FAILED or CANCELLED. DONE, FAILED
@@ -173,6 +194,7 @@ enum shm_cmd {
 	SHM_CMD_SESSION_DIRTY,
 	SHM_CMD_SESSION_RESUMED,
 	SHM_CMD_SESSION_PLACE,
+	SHM_CMD_SESSION_SCAN,	/* event only */
 	__SHM_CMD_MAX
 };
 #define SHM_CMD_MAX (__SHM_CMD_MAX - 1)
@@ -260,6 +282,8 @@ enum shm_session_attr {
 	SHM_SESSION_A_CONVERGENCE,
 	SHM_SESSION_A_OWNED,
 	SHM_SESSION_A_PLACES,
+	SHM_SESSION_A_TRACKER,
+	SHM_SESSION_A_SCAN_ROUND,
 	__SHM_SESSION_A_MAX
 };
 #define SHM_SESSION_A_MAX (__SHM_SESSION_A_MAX - 1)
