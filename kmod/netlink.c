@@ -507,7 +507,7 @@ static struct shm_session *shm_nl_session_in(struct shm_net *sn,
 static int shm_nl_session_start(struct sk_buff *skb, struct genl_info *info)
 {
 	struct shm_net *sn = shm_net(genl_info_net(info));
-	bool tracker = nla_get_flag(info->attrs[SHM_SESSION_A_TRACKER]);
+	struct nlattr *tracker = info->attrs[SHM_SESSION_A_TRACKER];
 	struct shm_session *s;
 	int err;
 
@@ -515,23 +515,24 @@ static int shm_nl_session_start(struct sk_buff *skb, struct genl_info *info)
 	s = shm_nl_session_in(sn, info, SHM_STATE_ATTACHED,
 			      "only an attached session can start");
 	err = PTR_ERR_OR_ZERO(s);
-	if (!err && tracker && s->params.role != SHM_ROLE_SOURCE) {
-		NL_SET_ERR_MSG_ATTR(info->extack,
-				    info->attrs[SHM_SESSION_A_TRACKER],
+	if (err)
+		goto out;
+	if (tracker && s->params.role != SHM_ROLE_SOURCE) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tracker,
 				    "a tracker of the VMM's writes serves the source");
-		mutex_unlock(&sn->lock);
-		return -EINVAL;
+		err = -EINVAL;
+		goto out;
 	}
-	if (!err)
-		err = shm_engine_start(s->engine, tracker);
+	err = shm_engine_start(s->engine, tracker);
 	if (!err) {
 		shm_session_set_state(s, SHM_STATE_PRECOPY, NULL);
-	} else if (!IS_ERR(s)) {
+	} else {
 		GENL_SET_ERR_MSG(info, "cannot start the session's threads");
 		shm_session_set_state(s, SHM_STATE_FAILED,
 				      "cannot start the session's threads");
 		shm_engine_stop(s->engine);
 	}
+out:
 	mutex_unlock(&sn->lock);
 	return err;
 }

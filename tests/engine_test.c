@@ -306,21 +306,15 @@ TEST_F(migration, vmm_writes_arrive_when_reported)
 }
 
 /*
- * A tracker of the VMM's writes that scans for them (soft-dirty bits, which
- * see the guest's writes too) is asked at each round's end, and KVM's dirty
- * log is read only once it answered: no round's figures come before its
- * answer, and what it reports goes in the very next round, alone (no vCPU
- * dirties anything here).
+ * Both sides started, the source with a tracker of its VMM's writes (a
+ * destination cannot have one); returns a socket subscribed to events. Its
+ * ASSERTs end the test (the harness jumps out of helpers).
  */
-TEST_F(migration, tracker_answers_before_the_harvest)
+static struct nl_sock *start_tracked(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(migration) *self)
 {
-	const struct timespec think = { .tv_nsec = 100 * 1000 * 1000 };
-	struct nlattr *attrs[NL_MAXATTR + 1];
 	struct nl_sock *events = nl_open();
-	struct nl_range range = { .len = PAGE };
 	struct nl_result res;
-	uint32_t round;
-	unsigned int s;
 
 	ASSERT_NE(NULL, events);
 	ASSERT_EQ(0, nl_subscribe(events));
@@ -333,6 +327,36 @@ TEST_F(migration, tracker_answers_before_the_harvest)
 				    self->dst_id, &res));
 	ASSERT_EQ(0, nl_session_start_tracked(self->sk, self->src_id, &res))
 		TH_LOG("%s", res.message);
+	return events;
+}
+
+/* The final round, and every slot of the destination as the source's. */
+static void final_round_equal(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(migration) *self)
+{
+	unsigned int s;
+
+	final_round(_metadata, self);
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
+				    layout[s].size)) TH_LOG("slot %u differs", s);
+}
+
+/*
+ * A tracker of the VMM's writes that scans for them (soft-dirty bits, which
+ * see the guest's writes too) is asked at each round's end, and KVM's dirty
+ * log is read only once it answered: no round's figures come before its
+ * answer, and what it reports goes in the very next round, alone (no vCPU
+ * dirties anything here).
+ */
+TEST_F(migration, tracker_answers_before_the_harvest)
+{
+	const struct timespec think = { .tv_nsec = 100 * 1000 * 1000 };
+	struct nlattr *attrs[NL_MAXATTR + 1];
+	struct nl_sock *events = start_tracked(_metadata, self);
+	struct nl_range range = { .len = PAGE };
+	struct nl_result res;
+	uint32_t round;
 
 	for (round = 1; round <= 3; round++) {
 		ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_SCAN,
@@ -356,10 +380,7 @@ TEST_F(migration, tracker_answers_before_the_harvest)
 		if (round > 1)
 			EXPECT_EQ(1, stat_of(attrs, SHM_STATS_A_DIRTY_PAGES));
 	}
-	final_round(_metadata, self);
-	for (s = 0; s < NR_SLOTS; s++)
-		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
-				    layout[s].size)) TH_LOG("slot %u differs", s);
+	final_round_equal(_metadata, self);
 	nl_close(events);
 }
 
@@ -371,19 +392,10 @@ TEST_F(migration, tracker_answers_before_the_harvest)
 TEST_F(migration, silent_tracker_holds_no_round_for_good)
 {
 	struct nlattr *attrs[NL_MAXATTR + 1];
-	struct nl_sock *events = nl_open();
+	struct nl_sock *events = start_tracked(_metadata, self);
 	struct nl_range range = { .len = PAGE };
 	struct nl_result res;
 	uint32_t round;
-	unsigned int s;
-
-	ASSERT_NE(NULL, events);
-	ASSERT_EQ(0, nl_subscribe(events));
-	fill_source(&self->src);
-	ASSERT_EQ(0, attach_both(_metadata, self));
-	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
-				    self->dst_id, &res));
-	ASSERT_EQ(0, nl_session_start_tracked(self->sk, self->src_id, &res));
 	for (round = 1; round <= 2; round++) {
 		ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_SCAN,
 				      self->src_id, attrs, 20000))
@@ -396,10 +408,7 @@ TEST_F(migration, silent_tracker_holds_no_round_for_good)
 				      self->src_id, attrs, 5000))
 			TH_LOG("round %u still waits for the tracker", round);
 	}
-	final_round(_metadata, self);
-	for (s = 0; s < NR_SLOTS; s++)
-		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
-				    layout[s].size)) TH_LOG("slot %u differs", s);
+	final_round_equal(_metadata, self);
 	nl_close(events);
 }
 

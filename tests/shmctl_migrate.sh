@@ -63,12 +63,15 @@ stop_serve() { # [SIGNAL]
 	serve_pid=
 }
 
-# A source VM named NAME, its guest writing and its VMM writing too. Its
-# page hashes at the pause go to NAME.hash (SHM_TESTVMM_HASH).
-start_vm() { # NAME
+# A source VM named NAME, its guest writing (WORKLOAD: some 300 pages/s
+# by default) and its VMM writing too. Its page hashes at the pause go to
+# NAME.hash (SHM_TESTVMM_HASH).
+start_vm() { # NAME [WORKLOAD...]
+	local workload=("${@:2}")
+	((${#workload[@]})) || workload=(--workload seq --rate 300)
 	on_src env SHM_TESTVMM_HASH="$dir/$1.hash" "$vmm" run \
-		--beacon-from 10.214.0.100 --beacon-to 10.214.0.254:9 --ctl "$dir/$1.sock" --ram 32M --workload seq \
-		--rate 300 --writer-pages 64 --writer-rate 200 \
+		--beacon-from 10.214.0.100 --beacon-to 10.214.0.254:9 --ctl "$dir/$1.sock" --ram 32M \
+		"${workload[@]}" --writer-pages 64 --writer-rate 200 \
 		>"$dir/$1.log" 2>&1 &
 	"$vmm" ctl "$dir/$1.sock" info >/dev/null
 }
@@ -191,9 +194,9 @@ check "the report measures the blackout" test -n "$blackout"
 check "the report measures the client gap" test -n "$gap"
 # The guest's last datagram leaves in the exit that sent it, after the
 # vCPU stopped running, later still if emulation deschedules the thread
-# in between: 10 ms of slack.
+# in between (17 ms seen once): 30 ms of slack.
 check "client gap ($gap us) >= blackout ($blackout us)" \
-	test "${gap:-0}" -ge $((${blackout:-1000000} - 10000))
+	test "${gap:-0}" -ge $((${blackout:-1000000} - 30000))
 check "shmctl downtime on its own sees that gap (${seen} us)" \
 	test "${seen:-0}" -ge $((${gap:-1000000} - 2000)) -a \
 	"${seen:-0}" -le $((${gap:-0} + 2000))
@@ -233,6 +236,25 @@ check_exit "shm.ko not loaded here" 6 "shm.ko is not loaded" migrate db
 insmod "$SHM_KO"
 source_intact db "after the refusals"
 destination_clean "after the refusals"
+
+# A guest writing as fast as it can, over all its memory, against a
+# migration capped at 4 MB/s: pre-copy stalls. shmctl waits --stall-wait
+# seconds for the guest to ease off, then gives up and says why, the VM
+# running on; with --force-cutover it moves the VM all the same.
+start_vm hog --workload seq
+check_exit "a stalled pre-copy: migrate gives up and says why" 1 \
+	"pre-copy cannot converge" migrate hog --bandwidth 4M --stall-wait 2
+source_intact hog "stalled"
+destination_clean "stalled"
+check "a stalled pre-copy, --force-cutover: migrate moves the VM" \
+	migrate hog --bandwidth 4M --force-cutover
+check "--force-cutover: memory on the destination equals the source's at the pause" \
+	cmp "$dir/hog.hash" "$dir/dst.hash"
+dst_sock=$(ls "$dir"/dst/*.sock 2>/dev/null | head -1)
+check "--force-cutover: the destination guest's self-check" \
+	"$vmm" ctl "$dst_sock" selfcheck
+"$vmm" ctl "$dst_sock" quit >/dev/null 2>&1
+rm -f "$dir"/dst/*
 
 # Broken mid-pre-copy, the link now too slow to finish first. Two at once
 # is the destination's default limit: a third is refused.
