@@ -144,7 +144,7 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 	 * shuts the sockets down under them), before the bitmaps they read
 	 * may change or go.
 	 */
-	wait_event(engine->wait, !atomic_read(&engine->busy));
+	wait_event_idle(engine->wait, !atomic_read(&engine->busy));
 	if (shm_engine_failed(engine) || kthread_should_stop())
 		return false;
 
@@ -250,11 +250,11 @@ static void shm_await_scan(struct shm_engine *engine, u32 round)
 	if (!engine->tracker)
 		return;
 	shm_nl_notify_scan(engine->session, round);
-	wait_event_timeout(engine->wait,
-			   READ_ONCE(engine->scanned) >= round ||
-			   READ_ONCE(engine->final_requested) ||
-			   shm_engine_failed(engine) || kthread_should_stop(),
-			   SHM_SCAN_WAIT);
+	wait_event_idle_timeout(engine->wait,
+				READ_ONCE(engine->scanned) >= round ||
+				READ_ONCE(engine->final_requested) ||
+				shm_engine_failed(engine) ||
+				kthread_should_stop(), SHM_SCAN_WAIT);
 }
 
 void shm_engine_scanned(struct shm_engine *engine, u32 round)
@@ -303,10 +303,11 @@ static int shm_control(void *data)
 			notified = true;
 			if (dirty || final)
 				break;
-			wait_event_timeout(engine->wait,
-					   READ_ONCE(engine->final_requested) ||
-					   shm_engine_failed(engine) ||
-					   kthread_should_stop(), SHM_IDLE_POLL);
+			wait_event_idle_timeout(engine->wait,
+						READ_ONCE(engine->final_requested) ||
+						shm_engine_failed(engine) ||
+						kthread_should_stop(),
+						SHM_IDLE_POLL);
 		} while (!shm_engine_failed(engine) && !kthread_should_stop());
 		if (shm_engine_failed(engine) || kthread_should_stop())
 			goto out;

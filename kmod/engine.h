@@ -44,7 +44,12 @@ struct shm_engine {
 	struct shm_stream *streams;
 	struct task_struct *control;
 
-	/* Round hand-off between the control thread and the streams. */
+	/*
+	 * Round hand-off between the control thread and the streams. They
+	 * sleep on it idle (TASK_IDLE): a stream waits as long as the guest
+	 * writes nothing, and a round takes as long as the link needs, which
+	 * is neither a hung task nor load.
+	 */
 	wait_queue_head_t wait;
 	u32 round;		/* the round the streams work on */
 	bool final_round;	/* ... and it is the last one */

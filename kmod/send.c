@@ -219,8 +219,9 @@ int shm_send_stream(void *data)
 						    stream->index,
 						    engine->nr_streams, false));
 	while (!kthread_should_stop()) {
-		wait_event(engine->wait, READ_ONCE(engine->round) != done ||
-			   kthread_should_stop());
+		wait_event_idle(engine->wait,
+				READ_ONCE(engine->round) != done ||
+				kthread_should_stop());
 		round = READ_ONCE(engine->round);
 		if (round == done)
 			continue;

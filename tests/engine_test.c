@@ -10,8 +10,11 @@
  * business of the tests with a running guest.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -490,6 +493,70 @@ TEST_F(migration, bandwidth_cap_holds)
 	EXPECT_GE(cap + cap / 10, bytes * 1000000000ULL / ns)
 		TH_LOG("%llu bytes in %llu ms", (unsigned long long)bytes,
 		       (unsigned long long)ns / 1000000);
+	final_round(_metadata, self);
+}
+
+/*
+ * How many of session @id's threads are in uninterruptible sleep, and how
+ * many there are: its kernel threads are named "shm-ID-..." (kthread_run()
+ * in kmod/engine.c).
+ */
+static int threads_asleep_hung(uint32_t id, int *threads)
+{
+	char prefix[32], path[64], stat[256], *state;
+	struct dirent *entry;
+	int hung = 0, fd;
+	ssize_t len;
+	DIR *proc;
+
+	snprintf(prefix, sizeof(prefix), "(shm-%u-", id);
+	*threads = 0;
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while ((entry = readdir(proc))) {
+		snprintf(path, sizeof(path), "/proc/%.20s/stat", entry->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		len = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		stat[len] = 0;
+		state = strrchr(stat, ')');
+		if (!strstr(stat, prefix) || !state || strlen(state) < 3)
+			continue;
+		(*threads)++;
+		hung += state[2] == 'D';
+	}
+	closedir(proc);
+	return hung;
+}
+
+/*
+ * Between rounds the streams wait for the next one, as long as the guest
+ * writes nothing, and the control thread waits for a round as long as the
+ * link takes: idle sleep, which neither the hung task detector (a host
+ * with hung_task_panic set would go down) nor the load average counts.
+ */
+TEST_F(migration, waiting_threads_are_idle_not_hung)
+{
+	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
+	int i, src_threads, dst_threads, hung = 0;
+
+	fill_source(&self->src);
+	start_both(_metadata, self);
+	for (i = 0; i < 10; i++) {
+		hung += threads_asleep_hung(self->src_id, &src_threads);
+		hung += threads_asleep_hung(self->dst_id, &dst_threads);
+		nanosleep(&tick, NULL);
+	}
+	EXPECT_EQ(0, hung) TH_LOG("in 10 looks, %d threads in uninterruptible sleep",
+				  hung);
+	/* Two streams each, and the source's control thread. */
+	EXPECT_EQ(STREAMS + 1, src_threads);
+	EXPECT_EQ(STREAMS, dst_threads);
 	final_round(_metadata, self);
 }
 
