@@ -27,6 +27,8 @@
 
 /* How long a round's end waits for the tracker's answer (uapi: a second). */
 #define SHM_SCAN_WAIT HZ
+/* How often the tracker is asked while no round ends (uapi: a second). */
+#define SHM_SCAN_IDLE HZ
 
 void shm_engine_fail(struct shm_engine *engine, int err, const char *fmt, ...)
 {
@@ -270,6 +272,7 @@ static int shm_control(void *data)
 	struct shm_engine *engine = data;
 	u64 dirty, since;
 	bool final = false, notified;
+	unsigned long asked;
 	u32 round;
 	int err;
 
@@ -287,6 +290,7 @@ static int shm_control(void *data)
 		if (!shm_run_round(engine, round, final, dirty) || final)
 			break;
 		shm_await_scan(engine, round);
+		asked = jiffies;
 		notified = false;
 		do {
 			final = READ_ONCE(engine->final_requested);
@@ -303,6 +307,16 @@ static int shm_control(void *data)
 			notified = true;
 			if (dirty || final)
 				break;
+			/*
+			 * No round ends while the guest writes nothing: the
+			 * tracker is asked all the same, and what it reports
+			 * makes the next harvest, and round.
+			 */
+			if (engine->tracker &&
+			    time_after_eq(jiffies, asked + SHM_SCAN_IDLE)) {
+				shm_nl_notify_scan(engine->session, round);
+				asked = jiffies;
+			}
 			wait_event_idle_timeout(engine->wait,
 						READ_ONCE(engine->final_requested) ||
 						shm_engine_failed(engine) ||

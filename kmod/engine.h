@@ -57,8 +57,9 @@ struct shm_engine {
 	atomic_t final_sent;	/* streams that sent all of the final round */
 	bool final_requested;
 	/*
-	 * A tracker finds the VMM's writes when asked at each round's end
-	 * (SHM_SESSION_A_TRACKER); @scanned is the last round it answered,
+	 * A tracker finds the VMM's writes when asked, at each round's end
+	 * and every second while none ends (SHM_SESSION_A_TRACKER); it scans
+	 * only then. @scanned is the last round it answered,
 	 * set by its DIRTY requests (under the namespace lock).
 	 */
 	bool tracker;

@@ -416,6 +416,45 @@ TEST_F(migration, silent_tracker_holds_no_round_for_good)
 }
 
 /*
+ * While the guest writes nothing no round ends, yet the VMM may write: the
+ * tracker is asked again every second, and what it reports then makes the
+ * next round.
+ */
+TEST_F(migration, idle_source_asks_its_tracker_again)
+{
+	struct nlattr *attrs[NL_MAXATTR + 1];
+	struct nl_sock *events = start_tracked(_metadata, self);
+	struct nl_range range = {
+		.hva = (uintptr_t)self->src.slots[0].mem + 5 * PAGE,
+		.len = PAGE,
+	};
+	struct nl_result res;
+	int again;
+
+	ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_SCAN, self->src_id,
+			      attrs, 20000));
+	ASSERT_EQ(1, nla_get_u32(attrs[SHM_SESSION_A_SCAN_ROUND]));
+	/* Nothing found: round 1's harvest is empty, no round 2 starts. */
+	ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id, NULL, 0, 1, &res))
+		TH_LOG("%s", res.message);
+	for (again = 0; again < 2; again++) {
+		ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_SCAN,
+				      self->src_id, attrs, 5000))
+			TH_LOG("asked %d times again, not more", again);
+		ASSERT_EQ(1, nla_get_u32(attrs[SHM_SESSION_A_SCAN_ROUND]));
+	}
+	memset((void *)(uintptr_t)range.hva, 0x5a, PAGE);
+	ASSERT_EQ(0, nl_session_dirty(self->sk, self->src_id, &range, 1, 1, &res))
+		TH_LOG("%s", res.message);
+	ASSERT_EQ(0, event_of(events, SHM_CMD_SESSION_SCAN, self->src_id,
+			      attrs, 20000));
+	EXPECT_EQ(2, nla_get_u32(attrs[SHM_SESSION_A_SCAN_ROUND]))
+		TH_LOG("the page reported did not make round 2");
+	final_round_equal(_metadata, self);
+	nl_close(events);
+}
+
+/*
  * The VMM changes its memslots during pre-copy: a slot added, and logging
  * turned off on another (which drops KVM's log of it). Both are sent whole
  * again, so even a write nobody reported arrives.

@@ -193,6 +193,7 @@ static int sd_on_event(struct nl_msg *msg, void *arg)
 	    nla_get_u32(tb[SHM_SESSION_A_ID]) != sd->session)
 		return 0;
 	sd->asked = nla_get_u32(tb[SHM_SESSION_A_SCAN_ROUND]);
+	sd->pending = true;
 	return 0;
 }
 
@@ -212,11 +213,7 @@ static int sd_answer(struct softdirty *sd, uint32_t round)
 	return 0;
 }
 
-/*
- * Scans when shm.ko asks, at a round's end, and answers; and at least
- * every SOFTDIRTY_PERIOD_MS, for the writes of a VMM whose guest dirties
- * nothing (no round ends then) to go without delay all the same.
- */
+/* Scans when shm.ko asks, and answers; one scan for requests that queued. */
 static void *sd_thread(void *arg)
 {
 	struct softdirty *sd = arg;
@@ -224,31 +221,24 @@ static void *sd_thread(void *arg)
 		{ .fd = nl_socket_get_fd(sd->events.sock), .events = POLLIN },
 		{ .fd = sd->stop, .events = POLLIN },
 	};
-	uint64_t last = monotonic_ms(), now;
-	uint32_t answered = 0;
 	int err = 0;
 
-	while (!err && !fds[1].revents) {
-		now = monotonic_ms();
-		if (poll(fds, 2, now - last < SOFTDIRTY_PERIOD_MS ?
-				 SOFTDIRTY_PERIOD_MS - (now - last) : 0) < 0 &&
-		    errno != EINTR) {
+	while (!err) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			err = sd_fail(sd, -errno, "poll: %m");
 			break;
 		}
 		if (fds[1].revents)
 			break;
-		if (fds[0].revents)
-			err = shm_nl_drain(&sd->events, sd_on_event, sd);
-		if (err || (sd->asked == answered &&
-			    monotonic_ms() - last < SOFTDIRTY_PERIOD_MS))
+		err = shm_nl_drain(&sd->events, sd_on_event, sd);
+		if (err || !sd->pending)
 			continue;
-		last = monotonic_ms();
+		sd->pending = false;
 		err = sd_scan(sd, true, true, true);
-		if (!err && sd->asked != answered) {
-			answered = sd->asked;
-			err = sd_answer(sd, answered);
-		}
+		if (!err)
+			err = sd_answer(sd, sd->asked);
 	}
 	sd->err = err;
 	return NULL;

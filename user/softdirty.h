@@ -17,9 +17,11 @@
  * the guest's writes that the last round's harvest of KVM's dirty log sent
  * already, and with a busy guest pre-copy would never converge. So the
  * tracker scans when shm.ko asks, at each round's end before it harvests
- * (SHM_CMD_SESSION_SCAN), and answers: both then cover the same time. It
- * also scans at least every SOFTDIRTY_PERIOD_MS, for rounds that do not
- * end because the guest writes nothing.
+ * (SHM_CMD_SESSION_SCAN), and answers: both then cover the same time.
+ * While no round ends because the guest writes nothing, shm.ko asks every
+ * second. It never scans in the middle of a long round: the round's end
+ * finds the same writes, and a scan costs CPU (clearing the bits makes
+ * KVM fault the guest's pages in again).
  */
 #ifndef SHMCTL_SOFTDIRTY_H
 #define SHMCTL_SOFTDIRTY_H
@@ -31,7 +33,6 @@
 #include "netlink.h"
 #include "procmaps.h"
 
-#define SOFTDIRTY_PERIOD_MS	1000
 #define SOFTDIRTY_MAX_RANGES	8
 
 struct softdirty {
@@ -46,6 +47,7 @@ struct softdirty {
 	pthread_t thread;
 	int stop;			/* an eventfd: the thread ends */
 	uint32_t asked;			/* the last round to scan for */
+	bool pending;			/* ... not scanned yet */
 	int err;			/* the thread's, once it ended */
 	char why[256];
 	uint64_t scans, pages;		/* for the curious */
@@ -54,7 +56,7 @@ struct softdirty {
 /*
  * Starts tracking QEMU @pid's writes to its mapping of @ram_path (a file,
  * or "" for the one memfd mapping) for @session: a first scan clears the
- * bits, then a thread scans and reports when asked, or a period passed.
+ * bits, then a thread scans and reports when asked.
  */
 int softdirty_start(struct softdirty *sd, pid_t pid, int pidfd,
 		    const char *ram_path, uint32_t session);

@@ -89,7 +89,12 @@
  *					stretch of time, and a page the tracker
  *					also sees the guest write (soft-dirty
  *					bits do) is sent once, not once more in
- *					the next round.
+ *					the next round. While no round ends, as
+ *					the guest writes nothing, it asks every
+ *					second without waiting. A tracker need
+ *					scan only when asked: not in the
+ *					middle of a long round, whose end finds
+ *					every write all the same.
  *
  * SHM_CMD_SESSION_FINAL (admin, source): SHM_SESSION_A_ID. With the VM's
  *   vCPUs paused (EBUSY if one is still inside KVM_RUN), send the last dirty
@@ -155,8 +160,9 @@
  *				SHM_SESSION_A_CONVERGENCE, after each round
  *	SHM_CMD_SESSION_SCAN	SHM_SESSION_A_ID, SHM_SESSION_A_SCAN_ROUND: a
  *				source started with SHM_SESSION_A_TRACKER
- *				finished that round and asks its tracker to
- *				report the VMM's writes up to now (DIRTY)
+ *				finished that round (or is idle after it)
+ *				and asks its tracker to report the VMM's
+ *				writes up to now (DIRTY)
  *
  * A session's life (enum shm_state): NEW -> ATTACHED -> PRECOPY -> CUTOVER ->
  * DONE; any state before DONE may move to FAILED or CANCELLED. DONE, FAILED
