@@ -69,7 +69,8 @@ struct vmm_driver {
 	int (*track_writes)(struct vmm *v, uint32_t session);
 	/*
 	 * ... which it finds by scanning when shm.ko asks, at each round's
-	 * end (SHM_SESSION_A_TRACKER), rather than as they happen.
+	 * end and while the source idles (SHM_SESSION_A_TRACKER), rather
+	 * than as they happen.
 	 */
 	bool scans_writes;
 	int (*pause)(struct vmm *v);
