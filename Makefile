@@ -66,7 +66,12 @@ $(B)/%/shm.ko: $(KMOD_SRCS)
 
 # --- BPF programs and their skeletons ---------------------------------------
 # vmlinux.h comes from the BTF inside the Debian 6.1 kernel image itself
-# (CO-RE relocates it to whatever kernel loads the program).
+# (CO-RE relocates it to whatever kernel loads the program). Programs that
+# read no kernel structure use uapi headers instead; -target bpf does not
+# search the multiarch directory (<asm/types.h>), so the host's system
+# include directories come last, as libbpf-bootstrap has it.
+BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_SRCS))
 
@@ -83,7 +88,7 @@ $(B)/vmlinux.h: $(KSRC)/scripts/extract-vmlinux
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(B)/vmlinux.h
 	@mkdir -p $(B)/bpf
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(B) -Iinclude/uapi \
-		-c $< -o $@
+		$(BPF_SYS_INCLUDES) -c $< -o $@
 
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@

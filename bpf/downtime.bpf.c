@@ -21,16 +21,23 @@
  * may not take bpf_spin_lock): in_guest with atomics, the times with plain
  * stores, at worst a gap measured from a neighbouring exit's timestamp.
  */
-#include "vmlinux.h"
+/*
+ * uapi headers, not vmlinux.h: the probes read no kernel structure, only
+ * the tc context (__sk_buff, which the verifier maps onto the running
+ * kernel's) and packet headers (the wire fixes those). Without CO-RE
+ * relocations libbpf does not parse the kernel's BTF (5 MiB) at every
+ * migration, which made up nearly all of the probe's load time.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <stdbool.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "downtime.h"
-
-/* "Not mine": the packet goes on to the next filter, or on its way. */
-#define TC_ACT_UNSPEC	(-1)
-#define ETH_P_IP	0x0800
-#define ETH_P_IPV6	0x86DD
 
 /* Set before load: the address whose packets count; 4 or 16 bytes used. */
 const volatile __u8 watch_addr[16];
@@ -170,6 +177,7 @@ static bool from_watched(struct __sk_buff *skb)
 	return true;
 }
 
+/* TC_ACT_UNSPEC, "not mine": the packet goes on to the next filter. */
 SEC("tc")
 int watch_packets(struct __sk_buff *skb)
 {
