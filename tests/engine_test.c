@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,6 +24,7 @@
 #include "kselftest_harness.h"
 #include "memvm.h"
 #include "nl.h"
+#include "proc.h"
 
 #define PAGE 4096
 #define STREAMS 2
@@ -542,32 +542,23 @@ TEST_F(migration, bandwidth_cap_holds)
  */
 static int threads_asleep_hung(uint32_t id, int *threads)
 {
-	char prefix[32], path[64], stat[256], *state;
+	char prefix[32], path[64], name[32], state;
 	struct dirent *entry;
-	int hung = 0, fd;
-	ssize_t len;
+	int hung = 0;
 	DIR *proc;
 
-	snprintf(prefix, sizeof(prefix), "(shm-%u-", id);
+	snprintf(prefix, sizeof(prefix), "shm-%u-", id);
 	*threads = 0;
 	proc = opendir("/proc");
 	if (!proc)
 		return -1;
 	while ((entry = readdir(proc))) {
 		snprintf(path, sizeof(path), "/proc/%.20s/stat", entry->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		len = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		stat[len] = 0;
-		state = strrchr(stat, ')');
-		if (!strstr(stat, prefix) || !state || strlen(state) < 3)
+		state = proc_state(path, name, sizeof(name));
+		if (!state || strncmp(name, prefix, strlen(prefix)))
 			continue;
 		(*threads)++;
-		hung += state[2] == 'D';
+		hung += state == 'D';
 	}
 	closedir(proc);
 	return hung;

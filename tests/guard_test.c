@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "proc.h"
 #include "guard.h"
 
 #define TIMEOUT_MS	5000
@@ -30,19 +31,10 @@
 /* Whether @pid is stopped ('T' in /proc/PID/stat). */
 static bool stopped(pid_t pid)
 {
-	char path[64], buf[256], *state;
-	ssize_t n;
-	int fd;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	state = strrchr(buf, ')');
-	return state && state[2] == 'T';
+	return proc_state(path, NULL, 0) == 'T';
 }
 
 /* One line from @fd, within TIMEOUT_MS; "" if none. */
