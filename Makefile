@@ -117,6 +117,7 @@ tests: $(TEST_GEN_PROGS) $(B)/tests/precopy_bench $(B)/tests/vmm/shm-testvmm \
 # Tests of shmctl's own code: each is linked with the user/ files it tests,
 # named here as its extra prerequisites.
 $(B)/tests/auth_test: user/auth.c user/auth.h
+$(B)/tests/cpuid_test: user/cpuid.c user/cpuid.h
 $(B)/tests/guard_test: user/guard.c user/guard.h
 $(B)/tests/serve_test: user/auth.c user/auth.h user/link.c user/link.h
 $(B)/tests/measure_test: user/measure.c user/measure.h user/link.c \

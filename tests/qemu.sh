@@ -33,6 +33,8 @@ QEMU_B_IP=10.218.0.2
 QEMU_OBS_IP=10.218.0.254
 QEMU_GUEST_IP=10.218.0.100
 QEMU_GUEST_MAC=52:54:00:21:80:64
+# The guest's CPU model (see qemu_guest_start for why not plain "host").
+QEMU_GUEST_CPU=host,-tsc-deadline
 SHM_GUEST=${SHM_GUEST:-$SHM_REPO/build/tests/guest/shm-guest}
 SHM_GUEST_INITRD=${SHM_GUEST_INITRD:-$SHM_REPO/build/vm/guest-initramfs-$(uname -r).cpio.gz}
 # Seconds a guest may take from QEMU's start to "shm-guest: ready": a
@@ -64,7 +66,8 @@ qemu_missing() {
 # reset, holds KVM's apic_sw_disabled static key, which every guest would
 # otherwise switch twice (its vCPU created; a second after it enabled its
 # APIC, under its running vCPU: an int3 oops in apic_has_pending_timer).
-_qemu_hold_code_patches() {
+# Called before a test starts its first QEMU (qemu_guest_start does).
+qemu_hold_code_patches() {
 	local t=/sys/kernel/tracing
 
 	[[ -e /run/shm-code-patches-held ]] && return
@@ -158,7 +161,7 @@ qemu_guest_pid() { # NAME DIR
 qemu_guest_start() { # HOSTNS NAME DIR [MEM_MIB RATE DISK_RATE]
 	local try
 
-	_qemu_hold_code_patches
+	qemu_hold_code_patches
 	for ((try = 1; try <= QEMU_BOOT_TRIES; try++)); do
 		_qemu_guest_boot "$@" && return 0
 		[[ -f $3/$2.pid ]] || return 1
@@ -185,7 +188,7 @@ _qemu_guest_boot() { # HOSTNS NAME DIR [MEM_MIB RATE DISK_RATE]
 	# vCPU and a quiet kernel: each vCPU and every byte on the serial
 	# console costs trips out of two levels of guest.
 	if ! ip netns exec "$ns" qemu-system-x86_64 -name "$name" \
-		-accel kvm -cpu host,-tsc-deadline -machine q35,memory-backend=ram0 \
+		-accel kvm -cpu "$QEMU_GUEST_CPU" -machine q35,memory-backend=ram0 \
 		-m 256M -smp 1 \
 		-object "memory-backend-file,id=ram0,size=256M,mem-path=/dev/shm/shm-$name.ram,share=on" \
 		-nodefaults -no-user-config -display none \

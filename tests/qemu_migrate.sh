@@ -8,6 +8,11 @@
 # emulation (virtio-net receiving, virtio-blk reading) writes guest RAM
 # all through pre-copy.
 #
+#   preflight          a dry run passes and leaves B clean; a flag of A's
+#                      CPU that B's lacks refuses nothing while the guest
+#                      gets the same CPU on B; a guest CPU feature B's
+#                      QEMU cannot give is refused, named, the VM runs on
+#                      at A and B is clean
 #   migrate A -> B     memory equal at the pause (--verify), QEMU runs on
 #                      B, A's QEMU and RAM are gone, the probe reports the
 #                      blackout and the client gap, the guest's self-check
@@ -84,6 +89,11 @@ start_serve() { # NS ADDR
 	done
 	diag <"$dir/serve-$1.log"
 	bail "shmctl serve did not start on $1"
+}
+
+stop_serve() { # NS
+	kill "${serve_pid[$1]}"
+	wait "${serve_pid[$1]}" 2>/dev/null
 }
 
 # The QMP socket of the guest's QEMU on host NS, wherever it was started.
@@ -211,13 +221,46 @@ clean_soon() { # NS
 	clean_on "$1"
 }
 
-plan 33
+plan 39
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"
 start_serve b "$QEMU_B_IP"
 start_serve a "$QEMU_A_IP"
 guest_echo_start "$dir/echo.out" 3600
+
+# --- Preflight. A dry run starts the VM's QEMU on B, paused, to read the
+# CPU it gives the guest there, and removes it.
+check_exit "dry run: preflight passes on both hosts" 0 "preflight passed" \
+	on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
+	--key "$dir/key" --dry-run
+check "dry run: B is left clean" clean_soon b
+# What counts is the guest's CPU, not the host's: a flag A's CPU has and
+# B's lacks is no reason to refuse while B's QEMU gives the guest all it
+# had.
+sed 's/^flags\t*: /&shm_test_feature /' /proc/cpuinfo >"$dir/cpuinfo"
+check_exit "a host CPU flag B lacks, the guest's CPU the same: preflight passes" \
+	0 "preflight passed" on_a env SHM_PROC_CPUINFO="$dir/cpuinfo" \
+	"$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
+	--key "$dir/key" --dry-run
+# B's QEMU as on a host without popcnt (CPUID.01H:ECX bit 23): the guest
+# would find it gone.
+mkdir "$dir/no-popcnt"
+printf '#!/bin/sh\nexec %s "$@" -cpu %s,-popcnt\n' \
+	"$(command -v qemu-system-x86_64)" "$QEMU_GUEST_CPU" \
+	>"$dir/no-popcnt/qemu-system-x86_64"
+chmod +x "$dir/no-popcnt/qemu-system-x86_64"
+stop_serve b
+PATH=$dir/no-popcnt:$PATH start_serve b "$QEMU_B_IP"
+check_exit "a CPU feature B's QEMU cannot give the guest: refused, naming it" \
+	6 "lack features it uses: CPUID.\(EAX=01H,ECX=0H\):ECX bit 23" \
+	on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
+	--key "$dir/key"
+check "... the VM runs on at A, answers, passes its self-check" \
+	eval 'qemu_runs "$(qmp_on a)" && guest_checks'
+check "... B is left clean" clean_soon b
+stop_serve b
+start_serve b "$QEMU_B_IP"
 
 # --- A to B, device emulation writing guest RAM throughout; its owner
 # chose multifd for QEMU's own migrations, which a pipe cannot carry.

@@ -147,8 +147,11 @@ TEST_F(serve, malformed_requests_refused)
 		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=0 " FLAGS,
 		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=99 " FLAGS,
 		"MIGRATE proto=1 driver=testvmm ram=33554432 streams=1 " FLAGS,
+		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.ecx=5,",
+		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.esp=5",
 	};
-	char answer[LINK_LINE_MAX];
+	char answer[LINK_LINE_MAX], endless[LINK_LINE_MAX - 64];
+	size_t used;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(requests); i++) {
@@ -157,6 +160,14 @@ TEST_F(serve, malformed_requests_refused)
 		EXPECT_TRUE(link_is(answer, "ERR"));
 		TH_LOG("%s -> %s", requests[i], answer);
 	}
+	/* More words than any CPU has, in a line that is not too long. */
+	used = snprintf(endless, sizeof(endless), "MIGRATE proto=1 driver=testvmm "
+			DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.ecx=5");
+	while (used + 12 < sizeof(endless))
+		used += snprintf(endless + used, sizeof(endless) - used,
+				 ",1.0.ecx=5");
+	ASSERT_EQ(0, ask(_metadata, self, endless, answer, sizeof(answer)));
+	EXPECT_NE(NULL, strstr(answer, "malformed request"));
 }
 
 TEST_F(serve, unknown_driver_and_bad_description_refused)

@@ -9,7 +9,8 @@
  *
  * Control connection, in order:
  *   source: MIGRATE proto=P driver=D desc=DESC ram=BYTES streams=N
- *           vendor=V flags=F1,F2,...
+ *           [dry=1] [watch=ADDR] vendor=V flags=F1,F2,... [cpu=WORDS]
+ *           (the guest's CPU, cpuid.h, if the VMM driver can tell)
  *   dest:   OK id=ID                       or  ERR sentence
  *   (source opens N data connections: STREAM id=ID index=I, each OK)
  *   dest:   READY                          its session runs
@@ -33,7 +34,8 @@
 #include <stdint.h>
 
 #define LINK_DEFAULT_PORT	7410
-#define LINK_LINE_MAX		8192
+/* A MIGRATE line with desc, flags and cpu at their longest fits. */
+#define LINK_LINE_MAX		12288
 #define LINK_TIMEOUT_MS		30000
 /*
  * A peer that stops answering (dead host, cut link) fails a connection

@@ -34,6 +34,7 @@
 
 #include "auth.h"
 #include "clock.h"
+#include "cpuid.h"
 #include "digest.h"
 #include "engine.h"
 #include "host.h"
@@ -143,9 +144,34 @@ static int expect(struct migration *m, const char *word, char *line,
 }
 
 /* Preflight here, then the destination's, which answers with an id. */
+/*
+ * The CPU the guest sees, as the destination checks it (" cpu=WORDS"), or
+ * "" if the driver cannot tell: the destination checks its host's CPU.
+ */
+static int guest_cpu(struct migration *m, char *field, size_t len)
+{
+	char text[CPUID_TEXT_MAX];
+	struct cpuid_words words;
+	int err;
+
+	*field = '\0';
+	if (!m->vm.driver->guest_cpu)
+		return 0;
+	err = m->vm.driver->guest_cpu(&m->vm, &words);
+	if (err == -EOPNOTSUPP)
+		return 0;
+	if (err)
+		return fail(m, err, "%s", m->vm.err);
+	/* CPUID_TEXT_MAX holds any words. */
+	cpuid_format(&words, text, sizeof(text));
+	snprintf(field, len, " cpu=%s", text);
+	return 0;
+}
+
 static int propose(struct migration *m, uint32_t *id)
 {
 	char desc[VMM_DESC_MAX], line[LINK_LINE_MAX];
+	char cpu_words[sizeof(" cpu=") + CPUID_TEXT_MAX];
 	struct host_cpu cpu;
 	unsigned int active;
 	uint32_t proto;
@@ -162,14 +188,17 @@ static int propose(struct migration *m, uint32_t *id)
 	err = m->vm.driver->describe(&m->vm, desc, sizeof(desc));
 	if (err)
 		return fail(m, err, "%s", m->vm.err);
+	err = guest_cpu(m, cpu_words, sizeof(cpu_words));
+	if (err)
+		return err;
 	if (host_cpu(&cpu))
 		return fail(m, -EIO, "cannot read this host's CPU description");
-	err = link_send(m->ctl, "MIGRATE proto=%u driver=%s desc=%s ram=%llu streams=%u%s%s%s vendor=%s flags=%s",
+	err = link_send(m->ctl, "MIGRATE proto=%u driver=%s desc=%s ram=%llu streams=%u%s%s%s vendor=%s flags=%s%s",
 			proto, m->vm.driver->name, desc,
 			(unsigned long long)m->vm.ram_bytes, m->o->streams,
 			m->o->dry_run ? " dry=1" : "",
 			m->o->watch ? " watch=" : "", m->o->watch ?: "",
-			cpu.vendor, cpu.flags);
+			cpu.vendor, cpu.flags, cpu_words);
 	err = err ?: expect(m, "OK", line, sizeof(line), LINK_TIMEOUT_MS);
 	if (err || m->o->dry_run)
 		return err;

@@ -2,8 +2,10 @@
 /*
  * shmctl serve: the destination host's daemon. It accepts migrations from
  * hosts that hold the same key (auth.h), checks that this host can take
- * the VM (preflight), starts an empty VM like it through the VMM driver,
- * receives its memory through shm.ko, restores its vCPUs and resumes it.
+ * the VM (preflight), starts an empty VM like it through the VMM driver
+ * and checks the CPU it gives the guest, receives its memory through
+ * shm.ko, restores its vCPUs and resumes it. A dry run ends after the
+ * CPU check, the VM removed.
  * The conversation is link.h's.
  *
  * A thread per connection. Data streams find their migration by id in
@@ -27,6 +29,7 @@
 #include <shm/netlink.h>
 
 #include "auth.h"
+#include "cpuid.h"
 #include "digest.h"
 #include "engine.h"
 #include "host.h"
@@ -90,23 +93,40 @@ static void say(uint32_t id, const char *fmt, ...)
 }
 
 /*
- * Whether this host can take the VM @line describes; if not, the sentence
- * the source will print, in @why.
+ * The CPU the VM needs here: the source guest's feature words, if its
+ * driver could tell (cpu=); and the flags of the source host's CPU that
+ * this host's lacks, which refuse the VM only without those words.
  */
-static int preflight(const char *line, struct engine *e, char *why,
-		     size_t len)
+struct cpu_need {
+	bool words_given;
+	struct cpuid_words words;
+	char host_lacks[384];
+};
+
+/*
+ * Whether this host can take the VM @line describes, before it starts
+ * it; if not, the sentence the source will print, in @why.
+ */
+static int preflight(const char *line, struct engine *e,
+		     struct cpu_need *cpu_need, char *why, size_t len)
 {
 	char vendor[64], flags[sizeof(((struct host_cpu *)0)->flags)];
-	char missing[384];
+	char words[CPUID_TEXT_MAX];
 	struct host_cpu cpu;
 	uint64_t ram, avail, proto;
 	uint32_t ours;
+	int err;
 
 	if (link_get_u64(line, "proto", UINT32_MAX, &proto) ||
 	    link_get_u64(line, "ram", UINT64_MAX >> 1, &ram) ||
 	    link_get(line, "vendor", vendor, sizeof(vendor)) ||
 	    link_get(line, "flags", flags, sizeof(flags)))
 		return snprintf(why, len, "malformed request"), -EPROTO;
+	err = link_get(line, "cpu", words, sizeof(words));
+	cpu_need->words_given = err != -ENOENT;
+	if (cpu_need->words_given &&
+	    (err || cpuid_parse(words, &cpu_need->words)))
+		return snprintf(why, len, "malformed request: the guest's CPU"), -EPROTO;
 	if (engine_protocol(e, &ours))
 		return snprintf(why, len, "shm.ko is not loaded on the destination: modprobe shm there"), -ENOENT;
 	if (proto != ours)
@@ -122,11 +142,39 @@ static int preflight(const char *line, struct engine *e, char *why,
 	if (strcmp(cpu.vendor, vendor))
 		return snprintf(why, len, "the source's CPU is %s, the destination's %s: shm does not migrate between CPU vendors",
 				vendor, cpu.vendor), -EOPNOTSUPP;
-	host_missing_flags(flags, cpu.flags, missing, sizeof(missing));
-	if (missing[0])
+	host_missing_flags(flags, cpu.flags, cpu_need->host_lacks,
+			   sizeof(cpu_need->host_lacks));
+	if (cpu_need->host_lacks[0] && !cpu_need->words_given)
 		return snprintf(why, len, "the destination's CPU lacks features the VM uses: %s",
-				missing), -EOPNOTSUPP;
+				cpu_need->host_lacks), -EOPNOTSUPP;
 	return 0;
+}
+
+/*
+ * The VM started here gives the guest every CPU feature it had at the
+ * source: a feature that went away under a running guest could crash it.
+ * More is fine: the guest never looked for it.
+ */
+static int check_guest_cpu(struct vmm *vm, const struct cpu_need *need,
+			   char *why, size_t len)
+{
+	struct cpuid_words here;
+	char missing[192];
+	int err;
+
+	if (!need->words_given)
+		return 0;
+	err = vm->driver->guest_cpu ? vm->driver->guest_cpu(vm, &here) :
+	      -EOPNOTSUPP;
+	if (err)
+		return snprintf(why, len, "cannot read the CPU of the VM started on the destination: %s",
+				err == -EOPNOTSUPP ? "its driver cannot tell" : vm->err), err;
+	cpuid_missing(&need->words, &here, missing, sizeof(missing));
+	if (!missing[0])
+		return 0;
+	return snprintf(why, len, "on the destination the guest's CPU would lack features it uses: %s%s%.160s%s: give the VM a CPU model both hosts have, or choose another host",
+			missing, need->host_lacks[0] ? " (the destination's CPU lacks " : "",
+			need->host_lacks, need->host_lacks[0] ? ")" : ""), -EOPNOTSUPP;
 }
 
 static struct incoming *incoming_add(unsigned int streams)
@@ -306,6 +354,7 @@ static void receive_migration(int fd, const char *line, const char *peer)
 {
 	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
 	char watch[64], go[64], digest[DIGEST_HEX];
+	struct cpu_need cpu_need;
 	struct measure ms = {};
 	struct vmm vm = {};
 	struct engine e = {};
@@ -344,14 +393,9 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		snprintf(why, sizeof(why), "shm.ko is not loaded on the destination: modprobe shm there");
 		goto fail;
 	}
-	err = err ?: preflight(line, &e, why, sizeof(why));
+	err = err ?: preflight(line, &e, &cpu_need, why, sizeof(why));
 	if (err)
 		goto fail;
-	if (dry) {
-		link_send(fd, "OK dry=1");
-		say(0, "preflight for %s passed (dry run)", peer);
-		goto out;
-	}
 	err = vm.driver->create_incoming(&vm, desc, serve.rundir);
 	if (err) {
 		snprintf(why, sizeof(why), "the destination cannot start the VM: %s",
@@ -359,6 +403,15 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	}
 	created = true;
+	err = check_guest_cpu(&vm, &cpu_need, why, sizeof(why));
+	if (err)
+		goto fail;
+	if (dry) {
+		vm.driver->destroy(&vm);
+		link_send(fd, "OK dry=1");
+		say(0, "preflight for %s passed (dry run)", peer);
+		goto out;
+	}
 	measure_start(&ms, vm.pid,
 		      link_get(line, "watch", watch, sizeof(watch)) ? NULL : watch);
 	in = incoming_add(streams);

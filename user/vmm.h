@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpuid.h"
+
 /* A description travels as one line of words without spaces inside. */
 #define VMM_DESC_MAX	4096
 #define VMM_ERR_MAX	256
@@ -48,6 +50,13 @@ struct vmm_driver {
 	int (*attach)(struct vmm *v, const char *where);
 	/* Source: a one-line description for create_incoming, no spaces. */
 	int (*describe)(struct vmm *v, char *desc, size_t len);
+	/*
+	 * Optional: the CPUID feature words the guest sees (cpuid.h); the
+	 * destination then checks the VM it started against the source's,
+	 * and not its host's CPU against the source host's. -EOPNOTSUPP for
+	 * a VM whose driver cannot tell.
+	 */
+	int (*guest_cpu)(struct vmm *v, struct cpuid_words *words);
 	/* Destination: starts a VM from @desc, paused, waiting for memory. */
 	int (*create_incoming)(struct vmm *v, const char *desc,
 			       const char *rundir);

@@ -175,6 +175,66 @@ static int qemu_describe(struct vmm *v, char *desc, size_t len)
 	return err;
 }
 
+/* One of QEMU's feature-words: {"cpuid-register", "cpuid-input-eax", ...}. */
+static int qemu_add_word(struct cpuid_words *words, struct json_object *w)
+{
+	struct json_object *leaf, *subleaf, *bits;
+	int64_t value;
+
+	if (!json_object_object_get_ex(w, "cpuid-input-eax", &leaf) ||
+	    !json_object_object_get_ex(w, "features", &bits))
+		return -EPROTO;
+	value = json_object_get_int64(bits);
+	if (value < 0 || value > UINT32_MAX)
+		return -EPROTO;
+	/* Absent where the leaf has no subleaves. */
+	if (!json_object_object_get_ex(w, "cpuid-input-ecx", &subleaf))
+		subleaf = NULL;
+	return cpuid_add(words, json_object_get_int64(leaf),
+			 subleaf ? json_object_get_int64(subleaf) : 0,
+			 qmp_str(w, "cpuid-register"), value);
+}
+
+/*
+ * The first vCPU's feature words: QEMU gives every vCPU the same model.
+ * x86 only: another target's vCPUs have none.
+ */
+static int qemu_guest_cpu(struct vmm *v, struct cpuid_words *words)
+{
+	struct qemu *q = v->priv;
+	struct json_object *cpus, *cpu, *path, *list = NULL;
+	char args[PATH_MAX + 64];
+	const char *target;
+	size_t i;
+	int err = qmp_call(&q->qmp, "query-cpus-fast", NULL, -1, &cpus);
+
+	if (err)
+		return qemu_qmp_fail(v, err);
+	words->nr = 0;
+	cpu = json_object_array_get_idx(cpus, 0);
+	target = qmp_str(cpu, "target");
+	if (!cpu) {
+		err = qemu_fail(v, -ENOENT, "QEMU lists no vCPU");
+	} else if (strcmp(target, "x86_64") && strcmp(target, "i386")) {
+		err = -EOPNOTSUPP;
+	} else {
+		path = json_object_new_string(qmp_str(cpu, "qom-path"));
+		snprintf(args, sizeof(args),
+			 "\"path\":%s,\"property\":\"feature-words\"",
+			 json_object_to_json_string(path));
+		json_object_put(path);
+		err = qmp_call(&q->qmp, "qom-get", args, -1, &list);
+		if (err)
+			err = qemu_qmp_fail(v, err);
+	}
+	for (i = 0; !err && i < json_object_array_length(list); i++)
+		if (qemu_add_word(words, json_object_array_get_idx(list, i)))
+			err = qemu_fail(v, -EPROTO, "QEMU's vCPU feature words make no sense to shmctl");
+	json_object_put(list);
+	json_object_put(cpus);
+	return err;
+}
+
 /*
  * QEMU's migration for shm: the shared RAM left out, and on the source a
  * pause before the switchover; off, what cannot work through a pipe, one
@@ -833,6 +893,7 @@ const struct vmm_driver vmm_qemu_driver = {
 	.name		= "qemu",
 	.attach		= qemu_attach,
 	.describe	= qemu_describe,
+	.guest_cpu	= qemu_guest_cpu,
 	.create_incoming = qemu_create_incoming,
 	.vm_fd		= qemu_vm_fd,
 	.places		= qemu_places,
