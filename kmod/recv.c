@@ -8,6 +8,7 @@
  */
 
 #include <linux/kthread.h>
+#include <linux/pagemap.h>
 #include <linux/uaccess.h>
 
 #include "engine.h"
@@ -67,6 +68,22 @@ static int shm_recv_hold(struct shm_recv *r, const struct shm_wire_frame *f,
 	return err;
 }
 
+/*
+ * Guest memory that will not take a write: most likely the filesystem of
+ * the VM's RAM file is full (its VMM maps it shared, so every page the
+ * guest gets takes room there), or the VMM unmapped it. Found before the
+ * frame's pages are read off the socket, so that this is the reason
+ * given, not a short read.
+ */
+static int shm_recv_unwritable(struct shm_recv *r,
+			       const struct shm_wire_frame *f)
+{
+	shm_engine_fail(r->stream->engine, -EFAULT,
+			"cannot write the VM's memory at gfn %llu (%u pages): is the filesystem of its RAM file full?",
+			be64_to_cpu(f->arg), be32_to_cpu(f->count));
+	return -EFAULT;
+}
+
 static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 {
 	struct shm_stream *stream = r->stream;
@@ -86,9 +103,14 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 		err = shm_recv_place(r, f, count, &hva);
 		if (err)
 			return err;
-		err = hva ? shm_stream_recv_user(stream, hva,
-						 (size_t)count * PAGE_SIZE) :
-			    shm_recv_hold(r, f, count, false);
+		if (!hva)
+			err = shm_recv_hold(r, f, count, false);
+		else if (fault_in_writeable((char __user *)hva,
+					    (size_t)count * PAGE_SIZE))
+			err = shm_recv_unwritable(r, f);
+		else
+			err = shm_stream_recv_user(stream, hva,
+						   (size_t)count * PAGE_SIZE);
 		if (err)
 			return err;
 		stream->round_pages += count;
@@ -107,7 +129,7 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 			err = shm_recv_hold(r, f, count, true);
 		else if (!shm_holes_only(engine->vm.mm, hva, count * PAGE_SIZE) &&
 			 clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
-			err = -EFAULT;
+			err = shm_recv_unwritable(r, f);
 		if (err)
 			return err;
 		stream->round_pages += count;

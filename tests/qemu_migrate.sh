@@ -12,7 +12,8 @@
 #                      CPU that B's lacks refuses nothing while the guest
 #                      gets the same CPU on B; a guest CPU feature B's
 #                      QEMU cannot give is refused, named, the VM runs on
-#                      at A and B is clean
+#                      at A and B is clean; so is a B whose run directory
+#                      has no room for the guest's RAM file
 #   migrate A -> B     memory equal at the pause (--verify), QEMU runs on
 #                      B, A's QEMU and RAM are gone, the probe reports the
 #                      blackout and the client gap, the guest's self-check
@@ -24,6 +25,8 @@
 #                      its writes stops it: the same, QEMU runs again
 #   serve killed       the destination's shmctl serve SIGKILLed mid-way:
 #                      the same, and B clean (no QEMU, no run directory)
+#   disk full          B's run directory filled up mid-way: the same, and
+#                      shmctl says the RAM file's filesystem is full
 #   the connection     the observer's, through all of the above, every
 #                      byte back
 #   heavy dirtying     faster than the link: shmctl says pre-copy cannot
@@ -63,6 +66,7 @@ cleanup() {
 	qemu_guest_stop "$name" "$dir"
 	pkill -KILL -f "qemu-system-x86_64 -name $name " 2>/dev/null
 	qemu_net_down
+	mountpoint -q "$dir/run-b" && umount "$dir/run-b"
 	rm -rf "$dir" "/dev/shm/shm-$name.ram"
 }
 trap cleanup EXIT
@@ -94,6 +98,19 @@ start_serve() { # NS ADDR
 stop_serve() { # NS
 	kill "${serve_pid[$1]}"
 	wait "${serve_pid[$1]}" 2>/dev/null
+}
+
+# B's shmctl serve started again, its run directory (its QEMU's RAM file)
+# on a filesystem of SIZE, or back on the test's own. Started after the
+# mount, which may not reach the mount namespace of a running one.
+small_rundir_b() { # SIZE|off
+	stop_serve b
+	mountpoint -q "$dir/run-b" && umount "$dir/run-b"
+	if [[ $1 != off ]]; then
+		mkdir -p "$dir/run-b"
+		mount -t tmpfs -o "size=$1" shm-rundir "$dir/run-b"
+	fi
+	start_serve b "$QEMU_B_IP"
 }
 
 # The QMP socket of the guest's QEMU on host NS, wherever it was started.
@@ -204,11 +221,16 @@ migrate_broken() { # HOW
 		wait "${serve_pid[b]}" 2>/dev/null
 		start_serve b "$QEMU_B_IP"
 		;;
+	disk-full)
+		head -c 1G /dev/zero >"$dir/run-b/fill" 2>/dev/null
+		;;
 	esac
 	wait "$pid" 2>/dev/null || rc=$?
+	rm -f "$dir/run-b/fill"
 	diag <"$dir/broken.out"
 	diag "shmctl migrate exited $rc"
-	((rc != 0))
+	((rc != 0)) && { [[ $1 != disk-full ]] ||
+		grep -q "is the filesystem of its RAM file full" "$dir/broken.out"; }
 }
 
 # Whether host NS is clean within 10 s: what a dead shmctl leaves behind
@@ -221,7 +243,7 @@ clean_soon() { # NS
 	clean_on "$1"
 }
 
-plan 39
+plan 45
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"
@@ -259,8 +281,14 @@ check_exit "a CPU feature B's QEMU cannot give the guest: refused, naming it" \
 check "... the VM runs on at A, answers, passes its self-check" \
 	eval 'qemu_runs "$(qmp_on a)" && guest_checks'
 check "... B is left clean" clean_soon b
-stop_serve b
-start_serve b "$QEMU_B_IP"
+# B's run directory too small for the guest's 256 MiB RAM file.
+small_rundir_b 128M
+check_exit "B's run directory without room for the RAM file: refused" 6 \
+	"has 12[0-9] MiB free, the VM's RAM file there needs 256 MiB" \
+	on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
+	--key "$dir/key" --dry-run
+check "... B is left clean" clean_soon b
+small_rundir_b off
 
 # --- A to B, device emulation writing guest RAM throughout; its owner
 # chose multifd for QEMU's own migrations, which a pipe cannot carry.
@@ -314,12 +342,15 @@ check "B is left clean after it sent the VM away" clean_on b
 # --- Failures mid-way leave the VM running on A and B clean. A slow
 # link keeps pre-copy going long enough to break it.
 on_a tc qdisc add dev up0 root tbf rate 40mbit burst 256kb latency 100ms
-for how in INT dest-kill kill serve-kill; do
+for how in INT dest-kill kill serve-kill disk-full; do
+	# Room for the RAM file at the start, filled up once pre-copy runs.
+	[[ $how == disk-full ]] && small_rundir_b 300M
 	case $how in
 	INT) what="cancelled (Ctrl-C)" ;;
 	dest-kill) what="destination QEMU killed" ;;
 	kill) what="shmctl migrate killed, QEMU stopped" ;;
 	serve-kill) what="destination's shmctl serve killed" ;;
+	disk-full) what="B's disk full, the migration says so" ;;
 	esac
 	"$QMP" "$(qmp_on a)" migrate-set-capabilities \
 		'"capabilities":[{"capability":"multifd","state":true}]' >/dev/null
@@ -335,6 +366,7 @@ for how in INT dest-kill kill serve-kill; do
 		pause-before-switchover=false
 	check "$what: B is left clean" clean_soon b
 done
+small_rundir_b off
 "$QMP" "$(qmp_on a)" migrate-set-capabilities \
 	'"capabilities":[{"capability":"multifd","state":false}]' >/dev/null
 

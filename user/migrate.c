@@ -56,6 +56,8 @@
 #define POLL_MS		200
 #define STALL_WAIT_S	30	/* for a stalled pre-copy to converge after all */
 #define AUTH_TIMEOUT_MS	5000
+/* For the destination's word on why a session failed (serve.c). */
+#define PEER_WORD_MS	2000
 
 struct migrate_opts {
 	const char *vm, *to, *key, *watch;
@@ -143,7 +145,6 @@ static int expect(struct migration *m, const char *word, char *line,
 	return 0;
 }
 
-/* Preflight here, then the destination's, which answers with an id. */
 /*
  * The CPU the guest sees, as the destination checks it (" cpu=WORDS"), or
  * "" if the driver cannot tell: the destination checks its host's CPU.
@@ -168,6 +169,7 @@ static int guest_cpu(struct migration *m, char *field, size_t len)
 	return 0;
 }
 
+/* Preflight here, then the destination's, which answers with an id. */
 static int propose(struct migration *m, uint32_t *id)
 {
 	char desc[VMM_DESC_MAX], line[LINK_LINE_MAX];
@@ -279,6 +281,22 @@ static void show_progress(struct migration *m, const struct engine_figures *f)
 }
 
 /*
+ * The session here failed. Often the destination's did first (its disk
+ * full, its VM gone), and ours saw only the streams break: the
+ * destination says why on the control connection, within a second.
+ */
+static int session_failed(struct migration *m, const struct engine_figures *f)
+{
+	char line[LINK_LINE_MAX];
+
+	if (!link_recv(m->ctl, line, sizeof(line), PEER_WORD_MS) &&
+	    link_is(line, "ERR"))
+		return fail(m, -EIO, "the migration failed: %s; and %s",
+			    f->reason, line + 4);
+	return fail(m, -EIO, "the migration failed: %s", f->reason);
+}
+
+/*
  * Pre-copy until the engine says the rest fits in the max downtime. Once
  * it stalls, with --force-cutover that is the end of it; else it goes on
  * --stall-wait seconds more, for the guest's dirtying to ease off (a
@@ -310,8 +328,7 @@ static int precopy(struct migration *m)
 		if (err)
 			return fail(m, err, "%s", engine_why(&m->e, err));
 		if (f.state != SHM_STATE_PRECOPY)
-			return fail(m, -EIO, "the migration failed: %s",
-				    f.reason);
+			return session_failed(m, &f);
 		measure_rate(m, &f);
 		show_progress(m, &f);
 		m->last = f;

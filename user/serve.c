@@ -261,8 +261,11 @@ static int receive_state(int fd, struct engine *e, void **state,
 	uint64_t n;
 	int err;
 
-	/* Pre-copy lasts as long as it lasts; the engine says if it broke. */
-	while ((err = link_recv(fd, line, sizeof(line), 1000)) == -ETIMEDOUT) {
+	/*
+	 * Pre-copy lasts as long as it lasts; the engine says if it broke,
+	 * and the source waits for our word on why (migrate.c).
+	 */
+	while ((err = link_recv(fd, line, sizeof(line), 200)) == -ETIMEDOUT) {
 		if (!engine_figures(e, &f) && (f.state == SHM_STATE_FAILED ||
 					       f.state == SHM_STATE_CANCELLED))
 			return snprintf(why, why_len, "the destination session ended: %s",

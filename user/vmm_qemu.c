@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -371,6 +372,29 @@ static int qemu_spawn(struct vmm *v, const struct qemu_args *a)
 	       (v->pid != status ? qemu_fail(v, -EIO, "%s is not QEMU %d's", path, status) : 0);
 }
 
+/*
+ * The RAM file takes room as the guest's pages arrive, up to all of its
+ * RAM: room the filesystem must have now, or the migration would fail
+ * half-way. (A memfd's is memory, which preflight counted.)
+ */
+static int qemu_ram_room(struct vmm *v, const char *rundir)
+{
+	struct qemu *q = v->priv;
+	struct statvfs fs;
+	uint64_t room;
+
+	if (!q->facts.ram_path[0])
+		return 0;
+	if (statvfs(q->dir, &fs))
+		return qemu_fail(v, -errno, "%s: %m", q->dir);
+	room = (uint64_t)fs.f_bavail * fs.f_frsize;
+	if (room < v->ram_bytes)
+		return qemu_fail(v, -ENOSPC, "%s has %llu MiB free, the VM's RAM file there needs %llu MiB: give shmctl serve a --rundir with room (a tmpfs such as /dev/shm)",
+				 rundir, (unsigned long long)(room >> 20),
+				 (unsigned long long)(v->ram_bytes >> 20));
+	return 0;
+}
+
 static int qemu_create_incoming(struct vmm *v, const char *desc,
 				const char *rundir)
 {
@@ -406,7 +430,8 @@ static int qemu_create_incoming(struct vmm *v, const char *desc,
 	err = err ?: qemu_args_incoming(v, &args, &q->facts, q->dir, &incoming) ?:
 	      qemu_spawn(v, &incoming) ?:
 	      qemu_guard(v, false, NULL) ?:
-	      qemu_ram_size(v);
+	      qemu_ram_size(v) ?:
+	      qemu_ram_room(v, rundir);
 	qemu_args_free(&args);
 	qemu_args_free(&incoming);
 	if (err) {
