@@ -439,9 +439,17 @@ static void receive_migration(int fd, const char *line, const char *peer)
 			 vm_fd < 0 ? vm.err : engine_why(&e, err));
 		goto fail;
 	}
-	err = link_send(fd, "READY") ?:
-	      receive_state(fd, &e, &state, &state_len, digest, why,
-			    sizeof(why)) ?:
+	err = link_send(fd, "READY");
+	if (!err && vm.driver->expect_state) {
+		err = vm.driver->expect_state(&vm);
+		if (err) {
+			snprintf(why, sizeof(why), "the destination's VM cannot take its state: %s",
+				 vm.err);
+			goto fail;
+		}
+	}
+	err = err ?: receive_state(fd, &e, &state, &state_len, digest, why,
+				   sizeof(why)) ?:
 	      wait_done(&e, why, sizeof(why));
 	if (err)
 		goto fail;

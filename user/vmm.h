@@ -9,8 +9,8 @@
  * it), vm_fd, track_writes, then pause, save_state, and release once the
  * destination runs it; when the migration failed, resume (if paused) and
  * detach. Destination: create_incoming from the description, vm_fd,
- * restore_state, resume, running, detach; destroy when the migration
- * failed.
+ * expect_state, restore_state, resume, running, detach; destroy when the
+ * migration failed.
  *
  * Every operation that fails returns a negative errno and leaves a
  * sentence in v->err (release, detach and destroy leave v->err as it
@@ -85,6 +85,11 @@ struct vmm_driver {
 	int (*pause)(struct vmm *v);
 	/* vCPU and device state, in a malloc()ed buffer the caller frees. */
 	int (*save_state)(struct vmm *v, void **buf, size_t *len);
+	/*
+	 * Destination, optional: the VMM readied for restore_state while
+	 * pre-copy runs, so that the VM's pause does not wait for it.
+	 */
+	int (*expect_state)(struct vmm *v);
 	int (*restore_state)(struct vmm *v, const void *buf, size_t len);
 	int (*resume)(struct vmm *v);
 	/* 0 once the guest is seen running (waits a little for it). */

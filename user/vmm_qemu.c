@@ -73,7 +73,7 @@ static struct qemu *qemu_new(struct vmm *v)
 		qemu_fail(v, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	q->qmp.fd = q->pidfd = q->stream.fd = -1;
+	q->qmp.fd = q->pidfd = q->stream.fd = q->state_fd = -1;
 	v->priv = q;
 	return q;
 }
@@ -86,6 +86,8 @@ static void qemu_free(struct vmm *v)
 	qmp_close(&q->qmp);
 	if (q->pidfd >= 0)
 		close(q->pidfd);
+	if (q->state_fd >= 0)
+		close(q->state_fd);
 	free(q->stream.buf);
 	free(q);
 	v->priv = NULL;
@@ -761,34 +763,50 @@ static int qemu_save_state(struct vmm *v, void **buf, size_t *len)
 	return 0;
 }
 
-static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
+/*
+ * QEMU's incoming migration started on a pipe, our end in q->state_fd:
+ * it waits for the state, which restore_state writes.
+ */
+static int qemu_expect_state(struct vmm *v)
 {
 	struct qemu *q = v->priv;
-	const char *p = buf;
-	int fd, err;
-	ssize_t n;
+	int err = qemu_set_caps(v, false) ?:
+		  qemu_give_pipe(v, false, &q->state_fd);
 
-	err = qemu_set_caps(v, false) ?: qemu_give_pipe(v, false, &fd);
 	if (err)
 		return err;
 	err = qmp_call(&q->qmp, "migrate-incoming", "\"uri\":\"fd:" QEMU_FDNAME "\"",
 		       -1, NULL);
-	if (err)
-		qemu_qmp_fail(v, err);
+	if (err) {
+		close(q->state_fd);
+		q->state_fd = -1;
+		return qemu_qmp_fail(v, err);
+	}
+	return 0;
+}
+
+static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
+{
+	struct qemu *q = v->priv;
+	const char *p = buf;
+	int err = q->state_fd < 0 ? qemu_expect_state(v) : 0;
+	ssize_t n;
+
 	/* Cut short, QEMU's own status says why. */
 	while (!err && len) {
-		n = write(fd, p, len);
+		n = write(q->state_fd, p, len);
 		if (n > 0)
 			p += n, len -= n;
 		else if (errno != EINTR)
 			break;
 	}
-	close(fd);
+	if (q->state_fd >= 0)
+		close(q->state_fd);
+	q->state_fd = -1;
 	err = err ?: qemu_wait_migration(v, "completed");
 	if (!err && len)
 		err = qemu_fail(v, -EIO, "QEMU stopped reading its migration stream");
 	if (!err) {
-		qemu_put_back_caps(v);
 		/* The guest's only copy, soon: not the guard's to kill. */
 		guard_disarm(&q->guard);
 	} else {
@@ -819,8 +837,11 @@ static int qemu_running(struct vmm *v)
 	for (;;) {
 		if (qmp_status(&q->qmp, status, sizeof(status)))
 			return qemu_qmp_fail(v, -EIO);
-		if (!strcmp(status, "running"))
+		if (!strcmp(status, "running")) {
+			/* QEMU's own, now that its guest runs. */
+			qemu_put_back_caps(v);
 			return 0;
+		}
 		if (monotonic_ms() - start >= QEMU_RUNNING_MS)
 			return qemu_fail(v, -ETIMEDOUT, "its VM is %s, not running after %d s",
 					 status, QEMU_RUNNING_MS / 1000);
@@ -927,6 +948,7 @@ const struct vmm_driver vmm_qemu_driver = {
 	.scans_writes	= true,
 	.pause		= qemu_pause,
 	.save_state	= qemu_save_state,
+	.expect_state	= qemu_expect_state,
 	.restore_state	= qemu_restore_state,
 	.resume		= qemu_resume,
 	.running	= qemu_running,

@@ -60,7 +60,8 @@ struct qemu {
 	char dir[PATH_MAX];		/* destination: our run directory */
 	int pidfd;			/* QEMU, -1 if none */
 	bool migrating;			/* its migration was started */
-	struct qemu_stream stream;
+	struct qemu_stream stream;	/* source */
+	int state_fd;			/* destination: the state goes in, -1 */
 	struct softdirty writes;
 	bool tracking;
 	/* QEMU's own capabilities, while ours are set. */
