@@ -146,7 +146,7 @@ run_shm() { # RATE
 	fi
 	cpu=$(cpu_spent "$pid" "$c0")
 	jq -r '.blackout_why // empty | "shm: blackout not measured: " + .' "$out" | diag
-	jq -r '"shm: \(.rounds) rounds; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
+	jq -r '"shm: set up in \(.setup_ms) ms (destination started, streams open); \(.rounds) rounds; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
 	record "$1" shm ok "$(jq -r .total_ms "$out")" \
 		"$(jq -r '.blackout_us // "-"' "$out")" \
 		$(($(tx_bytes "$here") - b0)) "$cpu" \

@@ -243,7 +243,7 @@ clean_soon() { # NS
 	clean_on "$1"
 }
 
-plan 45
+plan 46
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"
@@ -309,6 +309,9 @@ if qemu_in b && qemu_runs "$(qmp_on b)" && ! qemu_in a &&
 else
 	not_ok "A -> B: QEMU runs the VM on B; A's QEMU and RAM file are gone"
 fi
+check "A -> B: the report's setup and pause fit in its total" jq -e \
+	'.setup_ms > 0 and .paused_ms > 0 and .setup_ms + .paused_ms < .total_ms' \
+	"$dir/ab.json"
 blackout=$(jq -r '.blackout_us // empty' "$dir/ab.json" 2>/dev/null)
 gap=$(jq -r '.gap_us // empty' "$dir/ab.json" 2>/dev/null)
 diag "blackout ${blackout:-?} us, client gap ${gap:-?} us"

@@ -74,7 +74,7 @@ struct migration {
 	int ctl;
 	int fds[SHM_MAX_STREAMS];
 	bool attached, started, paused, committed, tty;
-	uint64_t t_start, t_pause, t_end;
+	uint64_t t_start, t_precopy, t_pause, t_end;
 	uint64_t t_sample;		/* of m->last */
 	double rate;			/* bytes/s, measured here */
 	uint64_t shown_step;		/* the last progress line's */
@@ -423,6 +423,7 @@ static void report_json(struct migration *m, const struct engine_figures *f,
 	json_member_string(&j, "vm", m->o->vm);
 	json_member_string(&j, "to", m->o->to);
 	json_member_uint(&j, "total_ms", total);
+	json_member_uint(&j, "setup_ms", m->t_precopy - m->t_start);
 	json_member_uint(&j, "paused_ms", m->t_end - m->t_pause);
 	if (dt->blackout_ok)
 		json_member_uint(&j, "blackout_us", dt->blackout_ns / 1000);
@@ -468,6 +469,8 @@ static void report(struct migration *m)
 		       clock_note(dt, note, sizeof(note)));
 	else
 		printf("  client gap   not measured: %s\n", dt->why_gap);
+	printf("  setup        %llu ms (until pre-copy: checks, the VM there, streams)\n",
+	       (unsigned long long)(m->t_precopy - m->t_start));
 	printf("  paused       %llu ms (here, until the destination said it runs)\n",
 	       (unsigned long long)(m->t_end - m->t_pause));
 	printf("  rounds       %llu\n", (unsigned long long)f.rounds);
@@ -536,6 +539,7 @@ static int migrate(struct migration *m)
 	if (err)
 		return fail(m, err, "%s", engine_why(&m->e, err));
 	m->started = true;
+	m->t_precopy = monotonic_ms();
 	return precopy(m) ?: cutover(m);
 }
 
