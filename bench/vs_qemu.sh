@@ -29,15 +29,12 @@ set -u
 . "$SHM_REPO/tests/lib.sh"
 . "$SHM_REPO/tests/qemu.sh"
 
-QMP=$SHM_REPO/build/tests/qmp
 LINKS=${SHM_BENCH_LINKS:-200mbit veth}
 RATES=${SHM_BENCH_RATES:-0 1000 4000}
 TIMEOUT=${SHM_BENCH_TIMEOUT:-60}
 TICK=$(getconf CLK_TCK)
 
-why=$(qemu_missing)
-[[ -z $why ]] || skip_all "$why"
-[[ -x $QMP ]] || skip_all "$QMP not built"
+qemu_required
 
 dir=$(mktemp -d)
 name=bench

@@ -15,8 +15,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/qemu.sh"
 
-why=$(qemu_missing)
-[[ -z $why ]] || skip_all "$why"
+qemu_required
 
 dir=$(mktemp -d)
 name=g$$

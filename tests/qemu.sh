@@ -35,6 +35,8 @@ QEMU_GUEST_IP=10.218.0.100
 QEMU_GUEST_MAC=52:54:00:21:80:64
 # The guest's CPU model (see qemu_guest_start for why not plain "host").
 QEMU_GUEST_CPU=host,-tsc-deadline
+# One QMP command to a QEMU (bench/qmp.c): $QMP SOCKET COMMAND [ARGUMENTS].
+QMP=$SHM_REPO/build/tests/qmp
 SHM_GUEST=${SHM_GUEST:-$SHM_REPO/build/tests/guest/shm-guest}
 SHM_GUEST_INITRD=${SHM_GUEST_INITRD:-$SHM_REPO/build/vm/guest-initramfs-$(uname -r).cpio.gz}
 # Seconds a guest may take from QEMU's start to "shm-guest: ready": a
@@ -49,8 +51,17 @@ guest_echo_pid=
 qemu_missing() {
 	[[ -c /dev/kvm ]] || { echo "no /dev/kvm"; return; }
 	[[ -x $SHM_GUEST ]] || { echo "$SHM_GUEST not built"; return; }
+	[[ -x $QMP ]] || { echo "$QMP not built"; return; }
 	[[ -r $SHM_GUEST_INITRD ]] || { echo "no $SHM_GUEST_INITRD (tests/guest/mkguest)"; return; }
 	command -v qemu-system-x86_64 >/dev/null || echo "no qemu-system-x86_64"
+}
+
+# The whole test skipped, saying why, unless QEMU guests can run here.
+qemu_required() {
+	local why
+
+	why=$(qemu_missing)
+	[[ -z $why ]] || skip_all "$why"
 }
 
 # The test VM runs QEMU guests under multi-threaded TCG, where QEMU 7.2 may

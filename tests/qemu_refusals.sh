@@ -12,9 +12,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/qemu.sh"
 
-why=$(qemu_missing)
-[[ -z $why ]] || skip_all "$why"
-QMP=$SHM_REPO/build/tests/qmp
+qemu_required
 
 dir=$(mktemp -d)
 name=refused$$
