@@ -29,25 +29,38 @@ static struct cpuid_word *cpuid_find(const struct cpuid_words *c,
 	return NULL;
 }
 
-int cpuid_add(struct cpuid_words *c, uint32_t leaf, uint32_t subleaf,
-	      const char *reg, uint32_t bits)
+/* The register named by the @len characters at @name, or -1. */
+static int reg_index(const char *name, size_t len, bool any_case)
 {
-	struct cpuid_word *w;
 	unsigned int r;
 
-	for (r = 0; r < 4 && strcasecmp(reg, regs[r]); r++)
-		;
-	if (r == 4)
-		return -EINVAL;
-	w = cpuid_find(c, leaf, subleaf, r);
+	for (r = 0; len == 3 && r < 4; r++)
+		if (!(any_case ? strncasecmp : strncmp)(name, regs[r], 3))
+			return r;
+	return -1;
+}
+
+static int add_word(struct cpuid_words *c, uint32_t leaf, uint32_t subleaf,
+		    unsigned int reg, uint32_t bits)
+{
+	struct cpuid_word *w = cpuid_find(c, leaf, subleaf, reg);
+
 	if (!w) {
 		if (c->nr == CPUID_WORDS_MAX)
 			return -E2BIG;
 		w = &c->word[c->nr++];
-		*w = (struct cpuid_word){ leaf, subleaf, r, 0 };
+		*w = (struct cpuid_word){ leaf, subleaf, reg, 0 };
 	}
 	w->bits |= bits;
 	return 0;
+}
+
+int cpuid_add(struct cpuid_words *c, uint32_t leaf, uint32_t subleaf,
+	      const char *reg, uint32_t bits)
+{
+	int r = reg_index(reg, strlen(reg), true);
+
+	return r < 0 ? -EINVAL : add_word(c, leaf, subleaf, r, bits);
 }
 
 int cpuid_format(const struct cpuid_words *c, char *buf, size_t len)
@@ -96,17 +109,19 @@ static bool parse_word(const char **s, struct cpuid_words *c)
 {
 	uint32_t leaf, subleaf, bits;
 	const char *p = *s;
-	unsigned int r;
+	size_t name_len;
+	int r;
 
 	if (!hex32(&p, &leaf) || *p++ != '.' ||
 	    !hex32(&p, &subleaf) || *p++ != '.')
 		return false;
-	for (r = 0; r < 4 && strncmp(p, regs[r], 3); r++)
-		;
-	if (r == 4 || p[3] != '=')
+	/* As cpuid_format writes them: lower case. */
+	name_len = strcspn(p, "=");
+	r = reg_index(p, name_len, false);
+	if (r < 0 || p[name_len] != '=')
 		return false;
-	p += 4;
-	if (!hex32(&p, &bits) || cpuid_add(c, leaf, subleaf, regs[r], bits))
+	p += name_len + 1;
+	if (!hex32(&p, &bits) || add_word(c, leaf, subleaf, r, bits))
 		return false;
 	*s = p;
 	return true;

@@ -86,8 +86,9 @@ struct vmm_driver {
 	/* vCPU and device state, in a malloc()ed buffer the caller frees. */
 	int (*save_state)(struct vmm *v, void **buf, size_t *len);
 	/*
-	 * Destination, optional: the VMM readied for restore_state while
-	 * pre-copy runs, so that the VM's pause does not wait for it.
+	 * Destination, optional: the VMM readied for restore_state. A driver
+	 * that has it needs it called first; callers call it while pre-copy
+	 * runs, so that the VM's pause does not wait for it.
 	 */
 	int (*expect_state)(struct vmm *v);
 	int (*restore_state)(struct vmm *v, const void *buf, size_t len);

@@ -12,7 +12,8 @@
  * vCPU state follow, and the stream so read is the state handed over.
  *
  * Destination: QEMU started from the description with -incoming defer
- * and -S; restore_state feeds it the stream (migrate-incoming); resume is
+ * and -S; expect_state starts its incoming migration on a pipe while
+ * pre-copy runs, restore_state feeds the stream into it; resume is
  * "cont". Any failure on the source cancels QEMU's migration, which
  * restarts the guest as it was. Either way QEMU's migration capabilities
  * are its own again afterwards (qemu_set_caps); should shmctl die, its
@@ -78,6 +79,14 @@ static struct qemu *qemu_new(struct vmm *v)
 	return q;
 }
 
+/* Our end of the state pipe closed: QEMU reads to its end. */
+static void qemu_close_state(struct qemu *q)
+{
+	if (q->state_fd >= 0)
+		close(q->state_fd);
+	q->state_fd = -1;
+}
+
 static void qemu_free(struct vmm *v)
 {
 	struct qemu *q = v->priv;
@@ -86,8 +95,7 @@ static void qemu_free(struct vmm *v)
 	qmp_close(&q->qmp);
 	if (q->pidfd >= 0)
 		close(q->pidfd);
-	if (q->state_fd >= 0)
-		close(q->state_fd);
+	qemu_close_state(q);
 	free(q->stream.buf);
 	free(q);
 	v->priv = NULL;
@@ -778,8 +786,7 @@ static int qemu_expect_state(struct vmm *v)
 	err = qmp_call(&q->qmp, "migrate-incoming", "\"uri\":\"fd:" QEMU_FDNAME "\"",
 		       -1, NULL);
 	if (err) {
-		close(q->state_fd);
-		q->state_fd = -1;
+		qemu_close_state(q);
 		return qemu_qmp_fail(v, err);
 	}
 	return 0;
@@ -789,21 +796,19 @@ static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
 {
 	struct qemu *q = v->priv;
 	const char *p = buf;
-	int err = q->state_fd < 0 ? qemu_expect_state(v) : 0;
 	ssize_t n;
+	int err;
 
 	/* Cut short, QEMU's own status says why. */
-	while (!err && len) {
+	while (len) {
 		n = write(q->state_fd, p, len);
 		if (n > 0)
 			p += n, len -= n;
 		else if (errno != EINTR)
 			break;
 	}
-	if (q->state_fd >= 0)
-		close(q->state_fd);
-	q->state_fd = -1;
-	err = err ?: qemu_wait_migration(v, "completed");
+	qemu_close_state(q);
+	err = qemu_wait_migration(v, "completed");
 	if (!err && len)
 		err = qemu_fail(v, -EIO, "QEMU stopped reading its migration stream");
 	if (!err) {
