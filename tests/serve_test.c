@@ -3,22 +3,27 @@
  * shmctl serve against a source that holds the key but says the wrong
  * things: another protocol version, malformed or oversized requests, data
  * streams for migrations that do not exist, an unknown VMM driver, lines
- * with no end. Each gets a clear ERR (or the connection closed), nothing is
- * started on this host, and serve goes on serving.
+ * with no end; and, once a migration runs, VM state that is not what
+ * link.h says. Each gets a clear ERR (or the connection closed), nothing
+ * stays on this host, and serve goes on serving.
  *
  * The fake source speaks link.h's lines after auth.h's handshake, through
  * the same code shmctl migrate uses; serve runs as a child, on loopback.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <shm/netlink.h>
 
 #include "kselftest_harness.h"
 #include "auth.h"
@@ -28,7 +33,7 @@
 #define TIMEOUT_MS	10000
 
 FIXTURE(serve) {
-	char dir[64], key_path[96], log[96];
+	char dir[64], key_path[96], log[96], rundir[96];
 	struct auth_key key;
 	pid_t pid;
 };
@@ -49,7 +54,7 @@ static bool serve_listening(const char *log)
 FIXTURE_SETUP(serve)
 {
 	const char *shmctl = getenv("SHMCTL");
-	char why[256], rundir[128];
+	char why[256];
 	int fd, i;
 
 	if (!shmctl)
@@ -58,7 +63,7 @@ FIXTURE_SETUP(serve)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->key_path, sizeof(self->key_path), "%s/key", self->dir);
 	snprintf(self->log, sizeof(self->log), "%s/serve.log", self->dir);
-	snprintf(rundir, sizeof(rundir), "%s/run", self->dir);
+	snprintf(self->rundir, sizeof(self->rundir), "%s/run", self->dir);
 	fd = open(self->key_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(32, write(fd, "0123456789abcdef0123456789abcdef", 32));
@@ -73,7 +78,7 @@ FIXTURE_SETUP(serve)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(shmctl, shmctl, "serve", "--listen", "127.0.0.1:17410",
-		      "--key", self->key_path, "--rundir", rundir, NULL);
+		      "--key", self->key_path, "--rundir", self->rundir, NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 100 && !serve_listening(self->log); i++)
@@ -203,6 +208,107 @@ TEST_F(serve, endless_line_cut_off)
 	ASSERT_EQ(0, link_send_bytes(fd, big, sizeof(big)));
 	EXPECT_NE(0, link_recv(fd, answer, sizeof(answer), TIMEOUT_MS));
 	close(fd);
+}
+
+/*
+ * A migration from a fake source, as far as READY: serve has started a
+ * test VM and a session for it. The control connection's fd, or -1.
+ */
+static int migration_ready(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(serve) *self)
+{
+	char line[LINK_LINE_MAX], vendor[64] = "", id[16];
+	int ctl = source(_metadata, self), data = -1;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f) && !vendor[0])
+		sscanf(line, "vendor_id : %63s", vendor);
+	if (f)
+		fclose(f);
+	if (ctl < 0 ||
+	    link_send(ctl, "MIGRATE proto=%u driver=testvmm " DESC
+		      " ram=33554432 streams=1 vendor=%s flags=fpu",
+		      SHM_PROTOCOL_VERSION, vendor) ||
+	    link_recv(ctl, line, sizeof(line), TIMEOUT_MS) ||
+	    link_get(line, "id", id, sizeof(id)))
+		goto fail;
+	data = source(_metadata, self);
+	if (data < 0 || link_send(data, "STREAM id=%s index=0", id) ||
+	    link_recv(data, line, sizeof(line), TIMEOUT_MS) ||
+	    !link_is(line, "OK") ||
+	    link_recv(ctl, line, sizeof(line), TIMEOUT_MS) ||
+	    !link_is(line, "READY"))
+		goto fail;
+	/* shm.ko has its socket now; its session ends with the migration. */
+	close(data);
+	return ctl;
+fail:
+	TH_LOG("no migration to READY: '%s' (%s)", line, self->log);
+	if (data >= 0)
+		close(data);
+	if (ctl >= 0)
+		close(ctl);
+	return -1;
+}
+
+/* No VM, control socket or state file of a migration left in its rundir. */
+static bool rundir_clean(FIXTURE_DATA(serve) *self)
+{
+	DIR *d = opendir(self->rundir);
+	struct dirent *e;
+	bool clean = true;
+
+	while (d && (e = readdir(d)))
+		clean &= e->d_name[0] == '.' || !!strstr(e->d_name, ".log");
+	if (d)
+		closedir(d);
+	return clean;
+}
+
+/* VM state that is not pieces as link.h has them: refused, nothing left. */
+TEST_F(serve, malformed_state_refused)
+{
+	static const char *const bad[] = {
+		"GO",
+		"SAVED",
+		"STATE",
+		"STATE len=0",
+		"STATE len=1048577",
+		"STATE len=-1",
+	};
+	char answer[LINK_LINE_MAX];
+	unsigned int i;
+	int ctl;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ctl = migration_ready(_metadata, self);
+		ASSERT_LE(0, ctl);
+		ASSERT_EQ(0, link_send(ctl, "%s", bad[i]));
+		ASSERT_EQ(0, link_recv(ctl, answer, sizeof(answer), TIMEOUT_MS));
+		TH_LOG("%s -> %s", bad[i], answer);
+		EXPECT_TRUE(link_is(answer, "ERR"));
+		EXPECT_NE(NULL, strstr(answer, "expected the VM's state"));
+		close(ctl);
+		EXPECT_TRUE(rundir_clean(self));
+	}
+}
+
+/* A piece cut short by a source that goes away: nothing left either. */
+TEST_F(serve, truncated_state_cleaned_up)
+{
+	char answer[LINK_LINE_MAX];
+	int ctl = migration_ready(_metadata, self), i;
+
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, link_send(ctl, "STATE len=4096"));
+	ASSERT_EQ(0, link_send_bytes(ctl, "0123456789", 10));
+	shutdown(ctl, SHUT_WR);
+	ASSERT_EQ(0, link_recv(ctl, answer, sizeof(answer), TIMEOUT_MS));
+	EXPECT_NE(NULL, strstr(answer, "did not arrive whole"));
+	close(ctl);
+	for (i = 0; i < 50 && !rundir_clean(self); i++)
+		usleep(100000);
+	EXPECT_TRUE(rundir_clean(self));
 }
 
 /* After all that, serve still serves. */

@@ -2,7 +2,7 @@
 /*
  * The link between shmctl migrate (source) and shmctl serve (destination):
  * TCP connections, each authenticated first (auth.h), then one line per
- * message, "WORD key=value ..." — and, for the vCPU state, raw bytes of a
+ * message, "WORD key=value ..." — and, for the VM's state, raw bytes of a
  * length given on the line before. Lines are read a byte at a time: a data
  * stream's socket goes to shm.ko right after its line, with nothing of
  * what follows already read.
@@ -14,8 +14,13 @@
  *   dest:   OK id=ID                       or  ERR sentence
  *   (source opens N data connections: STREAM id=ID index=I, each OK)
  *   dest:   READY                          its session runs
- *   source: STATE len=BYTES [digest=HEX], then the bytes, after the
- *           final round (digest: migrate --verify, digest.h)
+ *   source: STATE len=BYTES [paused=1], then the bytes: a piece of the
+ *           VM's vCPU and device state, as its VMM gives it out (vmm.h),
+ *           from the cutover on. Pieces without paused=1 may come while
+ *           the guest still runs, and load at once; the first paused=1
+ *           piece comes after the final round, and loads after it.
+ *   source: SAVED [digest=HEX]             all the state is out
+ *           (digest: migrate --verify, digest.h)
  *   dest:   RESTORED                       the VM could run there
  *   source: GO                             it will never run here again
  *   dest:   RUNNING                        the guest runs there
@@ -37,6 +42,9 @@
 /* A MIGRATE line with desc, flags and cpu at their longest fits. */
 #define LINK_LINE_MAX		12288
 #define LINK_TIMEOUT_MS		30000
+/* The VM's state: a STATE piece's bytes at most, and all pieces'. */
+#define LINK_STATE_PIECE_MAX	(1 << 20)
+#define LINK_STATE_MAX		(64 << 20)
 /*
  * A peer that stops answering (dead host, cut link) fails a connection
  * within this long, whether it is sending (TCP_USER_TIMEOUT) or idle

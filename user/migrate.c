@@ -5,9 +5,10 @@
  *   attach the VM (its VMM driver), preflight here, authenticate with the
  *   destination's shmctl serve, which preflights there and starts an empty
  *   VM; open the data streams and hand them to shm.ko; pre-copy until the
- *   engine says the rest fits in the max downtime; pause, final round, send
- *   the vCPU state; once the destination says the guest runs, release the
- *   VM here and print the report.
+ *   engine says the rest fits in the max downtime; pause, final round, the
+ *   VM's state across (as its VMM gives it out, vmm.h); once the
+ *   destination says the guest runs, release the VM here and print the
+ *   report.
  *
  * Until the destination says RUNNING, any failure (refusal, the network,
  * the other side dying, Ctrl-C) leaves the VM running here: it is resumed
@@ -73,6 +74,7 @@ struct migration {
 	struct engine e;
 	int ctl;
 	int fds[SHM_MAX_STREAMS];
+	struct vmm_state_out state_out;	/* send_state */
 	bool attached, started, paused, committed, tty;
 	uint64_t t_start, t_precopy, t_pause, t_end;
 	uint64_t t_sample;		/* of m->last */
@@ -349,16 +351,37 @@ static int precopy(struct migration *m)
 	}
 }
 
-/* Pause, last round, vCPU state across; the destination runs the guest. */
+/*
+ * A piece of the VM's state to the destination (struct vmm_state_out),
+ * maybe from a thread of the VMM driver's: the control connection is its
+ * alone from pause until save_state returns, as cutover sends nothing
+ * else on it then.
+ */
+static int send_state(void *ctx, const void *buf, size_t len, bool paused)
+{
+	struct migration *m = ctx;
+	const char *p = buf;
+	size_t piece;
+	int err = 0;
+
+	for (; !err && len; p += piece, len -= piece) {
+		piece = len < LINK_STATE_PIECE_MAX ? len : LINK_STATE_PIECE_MAX;
+		err = link_send(m->ctl, "STATE len=%zu%s", piece,
+				paused ? " paused=1" : "") ?:
+		      link_send_bytes(m->ctl, p, piece);
+	}
+	return err;
+}
+
+/* Pause, last round, VM state across; the destination runs the guest. */
 static int cutover(struct migration *m)
 {
 	char line[LINK_LINE_MAX], digest[DIGEST_HEX] = "";
-	size_t len;
-	void *state;
 	int err;
 
 	m->t_pause = monotonic_ms();
-	err = m->vm.driver->pause(&m->vm);
+	m->state_out = (struct vmm_state_out){ send_state, m };
+	err = m->vm.driver->pause(&m->vm, &m->state_out);
 	if (err)
 		return fail(m, err, "%s", m->vm.err);
 	m->paused = true;
@@ -367,16 +390,13 @@ static int cutover(struct migration *m)
 		return fail(m, err, "the final round failed: %s",
 			    engine_why(&m->e, err));
 	measure_source_paused(&m->ms);
-	err = m->vm.driver->save_state(&m->vm, &state, &len) ?:
+	err = m->vm.driver->save_state(&m->vm) ?:
 	      (m->o->verify ? vmm_ram_digest(&m->vm, digest) : 0);
 	if (err)
 		return fail(m, err, "%s", m->vm.err);
-	err = link_send(m->ctl, "STATE len=%zu%s%s", len,
-			*digest ? " digest=" : "", digest) ?:
-	      link_send_bytes(m->ctl, state, len);
-	free(state);
+	err = link_send(m->ctl, "SAVED%s%s", *digest ? " digest=" : "", digest);
 	if (err)
-		return fail(m, err, "the vCPU state did not reach the destination");
+		return fail(m, err, "the VM's state did not reach the destination");
 	err = expect(m, "RESTORED", line, sizeof(line), LINK_TIMEOUT_MS);
 	if (err)
 		return err;

@@ -29,6 +29,7 @@
 #include <shm/netlink.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "cpuid.h"
 #include "digest.h"
 #include "engine.h"
@@ -251,54 +252,15 @@ static bool take_stream(int fd, const char *line)
 	return taken;
 }
 
-/* Reads the vCPU state the source sends after the final round. */
-static int receive_state(int fd, struct engine *e, void **state,
-			 size_t *len, char digest[DIGEST_HEX], char *why,
-			 size_t why_len)
-{
-	struct engine_figures f;
-	char line[LINK_LINE_MAX];
-	uint64_t n;
-	int err;
-
-	/*
-	 * Pre-copy lasts as long as it lasts; the engine says if it broke,
-	 * and the source waits for our word on why (migrate.c).
-	 */
-	while ((err = link_recv(fd, line, sizeof(line), 200)) == -ETIMEDOUT) {
-		if (!engine_figures(e, &f) && (f.state == SHM_STATE_FAILED ||
-					       f.state == SHM_STATE_CANCELLED))
-			return snprintf(why, why_len, "the destination session ended: %s",
-					f.reason), -EIO;
-	}
-	if (err)
-		return snprintf(why, why_len, "the source went away (%s)",
-				strerror(-err)), err;
-	if (!link_is(line, "STATE") ||
-	    link_get_u64(line, "len", 64 << 20, &n) || !n)
-		return snprintf(why, why_len, "expected the vCPU state, got '%.40s'",
-				line), -EPROTO;
-	/* Asked for with migrate --verify. */
-	if (link_get(line, "digest", digest, DIGEST_HEX))
-		*digest = '\0';
-	*state = malloc(n);
-	if (!*state)
-		return -ENOMEM;
-	*len = n;
-	err = link_recv_bytes(fd, *state, n, LINK_TIMEOUT_MS);
-	if (err)
-		snprintf(why, why_len, "the vCPU state did not arrive whole");
-	return err;
-}
-
 /* The last round acknowledged, the session here ends DONE. */
 static int wait_done(struct engine *e, char *why, size_t len)
 {
-	struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
+	/* Often: the guest is paused, and the state waits for this. */
+	struct timespec tick = { .tv_nsec = 1000 * 1000 };
+	uint64_t start = monotonic_ms();
 	struct engine_figures f;
-	int i;
 
-	for (i = 0; i < 1500; i++) {
+	while (monotonic_ms() - start < LINK_TIMEOUT_MS) {
 		if (engine_figures(e, &f))
 			break;
 		if (f.state == SHM_STATE_DONE)
@@ -335,6 +297,81 @@ static int place_held(struct vmm *vm, struct engine *e, char *why, size_t len)
 	return err;
 }
 
+/* The final round in, and what was held in place: device state reads it. */
+static int memory_in_place(struct vmm *vm, struct engine *e, char *why,
+			   size_t len)
+{
+	return wait_done(e, why, len) ?: place_held(vm, e, why, len);
+}
+
+/* Pre-copy goes on until the source's word: unless the engine broke. */
+static int wait_cutover(int fd, struct engine *e, char *line, size_t len,
+			char *why, size_t why_len)
+{
+	struct engine_figures f;
+	int err;
+
+	/* The source waits for our word on why (migrate.c). */
+	while ((err = link_recv(fd, line, len, 200)) == -ETIMEDOUT) {
+		if (!engine_figures(e, &f) && (f.state == SHM_STATE_FAILED ||
+					       f.state == SHM_STATE_CANCELLED))
+			return snprintf(why, why_len, "the destination session ended: %s",
+					f.reason), -EIO;
+	}
+	if (err)
+		snprintf(why, why_len, "the source went away (%s)", strerror(-err));
+	return err;
+}
+
+/*
+ * The VM's state, piece by piece into its VMM (link.h), until SAVED. The
+ * pieces from while the guest still ran load at once, during pre-copy
+ * here; the first paused one waits for the memory to be in place.
+ */
+static int receive_state(int fd, struct engine *e, struct vmm *vm,
+			 char digest[DIGEST_HEX], char *why, size_t why_len)
+{
+	char line[LINK_LINE_MAX], *piece = malloc(LINK_STATE_PIECE_MAX);
+	uint64_t n, total = 0;
+	bool in_place = false;
+	int err = piece ? 0 : -ENOMEM;
+
+	while (!err && !(err = wait_cutover(fd, e, line, sizeof(line), why,
+					    why_len))) {
+		if (link_is(line, "SAVED") && total) {
+			/* Asked for with migrate --verify. */
+			if (link_get(line, "digest", digest, DIGEST_HEX))
+				*digest = '\0';
+			err = in_place ? 0 : memory_in_place(vm, e, why, why_len);
+			break;
+		}
+		if (!link_is(line, "STATE") ||
+		    link_get_u64(line, "len", LINK_STATE_PIECE_MAX, &n) || !n ||
+		    total + n > LINK_STATE_MAX) {
+			snprintf(why, why_len, "expected the VM's state, got '%.40s'",
+				 line);
+			err = -EPROTO;
+			break;
+		}
+		total += n;
+		err = link_recv_bytes(fd, piece, n, LINK_TIMEOUT_MS);
+		if (err) {
+			snprintf(why, why_len, "the VM's state did not arrive whole");
+			break;
+		}
+		if (!in_place && strstr(line, " paused=1")) {
+			err = memory_in_place(vm, e, why, why_len);
+			in_place = !err;
+		}
+		err = err ?: vm->driver->put_state(vm, piece, n);
+		if (err && !why[0])
+			snprintf(why, why_len, "the VM did not take its state: %s",
+				 vm->err);
+	}
+	free(piece);
+	return err;
+}
+
 /* migrate --verify: this VM's RAM must be the source's at its pause. */
 static int verify(struct vmm *vm, const char *theirs, char *why, size_t len)
 {
@@ -362,9 +399,7 @@ static void receive_migration(int fd, const char *line, const char *peer)
 	struct vmm vm = {};
 	struct engine e = {};
 	struct incoming *in = NULL;
-	void *state = NULL;
 	uint64_t streams;
-	size_t state_len;
 	bool counted = false, created = false, dry;
 	int vm_fd, err = -EINVAL;
 
@@ -448,13 +483,10 @@ static void receive_migration(int fd, const char *line, const char *peer)
 			goto fail;
 		}
 	}
-	err = err ?: receive_state(fd, &e, &state, &state_len, digest, why,
-				   sizeof(why)) ?:
-	      wait_done(&e, why, sizeof(why));
+	err = err ?: receive_state(fd, &e, &vm, digest, why, sizeof(why));
 	if (err)
 		goto fail;
-	err = place_held(&vm, &e, why, sizeof(why)) ?:
-	      vm.driver->restore_state(&vm, state, state_len) ?:
+	err = vm.driver->restore_state(&vm) ?:
 	      verify(&vm, digest, why, sizeof(why));
 	if (err && !why[0]) {
 		snprintf(why, sizeof(why), "the VM did not run on the destination: %s",
@@ -495,7 +527,6 @@ fail:
 	link_send(fd, "ERR %s", why[0] ? why : strerror(-err));
 out:
 	measure_stop(&ms);
-	free(state);
 	engine_close(&e);
 	if (in)
 		incoming_remove(in);

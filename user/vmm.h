@@ -9,8 +9,9 @@
  * it), vm_fd, track_writes, then pause, save_state, and release once the
  * destination runs it; when the migration failed, resume (if paused) and
  * detach. Destination: create_incoming from the description, vm_fd,
- * expect_state, restore_state, resume, running, detach; destroy when the
- * migration failed.
+ * expect_state, put_state for each piece of the source's state,
+ * restore_state, resume, running, detach; destroy when the migration
+ * failed.
  *
  * Every operation that fails returns a negative errno and leaves a
  * sentence in v->err (release, detach and destroy leave v->err as it
@@ -37,6 +38,18 @@ struct vmm {
 	int pid;			/* the VMM, for the downtime probe */
 	char err[VMM_ERR_MAX];		/* why the last operation failed */
 	void *priv;			/* the driver's */
+};
+
+/*
+ * Source: where the VM's vCPU and device state goes, piece by piece, as its
+ * VMM gives it out, from pause on; maybe from a thread of the driver's.
+ * @paused: the piece came out with the guest paused for good. Pieces
+ * before may come while the guest still runs (QEMU's ROMs), so that the
+ * destination can load them then. put() returns 0 or a negative errno.
+ */
+struct vmm_state_out {
+	int (*put)(void *ctx, const void *buf, size_t len, bool paused);
+	void *ctx;
 };
 
 struct vmm_place {
@@ -82,16 +95,20 @@ struct vmm_driver {
 	 * than as they happen.
 	 */
 	bool scans_writes;
-	int (*pause)(struct vmm *v);
-	/* vCPU and device state, in a malloc()ed buffer the caller frees. */
-	int (*save_state)(struct vmm *v, void **buf, size_t *len);
+	/* Stops the guest; its state goes to @out (which outlives the VM's use). */
+	int (*pause)(struct vmm *v, const struct vmm_state_out *out);
+	/* The rest of the state out: all of it was put() once this returns. */
+	int (*save_state)(struct vmm *v);
 	/*
-	 * Destination, optional: the VMM readied for restore_state. A driver
-	 * that has it needs it called first; callers call it while pre-copy
-	 * runs, so that the VM's pause does not wait for it.
+	 * Destination, optional: the VMM readied for put_state. A driver that
+	 * has it needs it called first; callers call it while pre-copy runs,
+	 * so that the VM's pause does not wait for it.
 	 */
 	int (*expect_state)(struct vmm *v);
-	int (*restore_state)(struct vmm *v, const void *buf, size_t len);
+	/* A piece of the source's state, in the order they were put(). */
+	int (*put_state)(struct vmm *v, const void *buf, size_t len);
+	/* All pieces in: the VM restored from them. */
+	int (*restore_state)(struct vmm *v);
 	int (*resume)(struct vmm *v);
 	/* 0 once the guest is seen running (waits a little for it). */
 	int (*running)(struct vmm *v);

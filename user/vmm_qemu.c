@@ -6,10 +6,11 @@
  * are tracked by soft-dirty bits (softdirty.h) from track_writes to
  * pause. pause starts QEMU's own migration with x-ignore-shared (RAM in
  * the shared backend stays out of it) and pause-before-switchover, into
- * a pipe we read: QEMU sends its few non-shared blocks (ROMs) while the
- * guest runs, then stops the VM and waits in "pre-switchover" while
- * shm.ko sends the final round. save_state lets it finish: device and
- * vCPU state follow, and the stream so read is the state handed over.
+ * a pipe a thread of ours reads, handing the stream on as it comes
+ * (struct vmm_state_out): QEMU sends its few non-shared blocks (ROMs)
+ * while the guest runs, for the destination to load meanwhile, then stops
+ * the VM and waits in "pre-switchover" while shm.ko sends the final
+ * round. save_state lets it finish: device and vCPU state follow.
  *
  * Destination: QEMU started from the description with -incoming defer
  * and -S; expect_state starts its incoming migration on a pipe while
@@ -44,6 +45,8 @@
 /* In a run directory of ours: it goes with the VM when the VM leaves. */
 #define QEMU_DIR_MARK		"made-by-shmctl-serve"
 #define QEMU_POLL_MS		5
+/* A piece of the state read at once: what a pipe holds. */
+#define QEMU_PIECE		65536
 #define QEMU_RUNNING_MS		10000	/* for a resumed guest to run */
 /* For a step of QEMU's migration: it moves kilobytes of state and ROMs. */
 #define QEMU_STEP_MS		60000
@@ -96,7 +99,6 @@ static void qemu_free(struct vmm *v)
 	if (q->pidfd >= 0)
 		close(q->pidfd);
 	qemu_close_state(q);
-	free(q->stream.buf);
 	free(q);
 	v->priv = NULL;
 }
@@ -574,27 +576,24 @@ static int qemu_track_writes(struct vmm *v, uint32_t session)
 static void *qemu_stream_read(void *arg)
 {
 	struct qemu_stream *s = arg;
+	char buf[QEMU_PIECE];
+	bool paused;
 	ssize_t n;
 
 	for (;;) {
-		if (s->len == s->size) {
-			char *buf = realloc(s->buf, s->size ? 2 * s->size : 1 << 20);
-
-			if (!buf) {
-				s->err = -ENOMEM;
-				break;
-			}
-			s->buf = buf;
-			s->size = s->size ? 2 * s->size : 1 << 20;
-		}
-		n = read(s->fd, s->buf + s->len, s->size - s->len);
+		n = read(s->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			s->err = n ? -errno : 0;
+			if (n < 0 && !s->err)
+				s->err = -errno;
 			break;
 		}
-		s->len += n;
+		/* Looked at after the read, so never late for what it read. */
+		paused = atomic_load(&s->paused);
+		/* Once a piece failed, read on: QEMU must not block on us. */
+		if (!s->err)
+			s->err = s->out->put(s->out->ctx, buf, n, paused);
 	}
 	return NULL;
 }
@@ -717,7 +716,7 @@ static int qemu_wait_migration(struct vmm *v, const char *want)
 	}
 }
 
-static int qemu_pause(struct vmm *v)
+static int qemu_pause(struct vmm *v, const struct vmm_state_out *out)
 {
 	struct qemu *q = v->priv;
 	int err = qemu_set_caps(v, true) ?:
@@ -725,6 +724,9 @@ static int qemu_pause(struct vmm *v)
 
 	if (err)
 		return err;
+	q->stream.out = out;
+	q->stream.err = 0;
+	atomic_store(&q->stream.paused, false);
 	err = -pthread_create(&q->stream.reader, NULL, qemu_stream_read, &q->stream);
 	if (err) {
 		close(q->stream.fd);
@@ -749,12 +751,14 @@ static int qemu_pause(struct vmm *v)
 	return err;
 }
 
-static int qemu_save_state(struct vmm *v, void **buf, size_t *len)
+static int qemu_save_state(struct vmm *v)
 {
 	struct qemu *q = v->priv;
-	int err = qmp_call(&q->qmp, "migrate-continue",
-			   "\"state\":\"pre-switchover\"", -1, NULL);
+	int err;
 
+	atomic_store(&q->stream.paused, true);
+	err = qmp_call(&q->qmp, "migrate-continue",
+		       "\"state\":\"pre-switchover\"", -1, NULL);
 	if (err)
 		return qemu_qmp_fail(v, err);
 	err = qemu_wait_migration(v, "completed");
@@ -762,12 +766,8 @@ static int qemu_save_state(struct vmm *v, void **buf, size_t *len)
 		return err;
 	qemu_stream_end(q);
 	if (q->stream.err)
-		return qemu_fail(v, q->stream.err, "reading QEMU's migration stream: %s",
+		return qemu_fail(v, q->stream.err, "handing on QEMU's migration stream: %s",
 				 strerror(-q->stream.err));
-	*buf = q->stream.buf;
-	*len = q->stream.len;
-	q->stream.buf = NULL;
-	q->stream.len = q->stream.size = 0;
 	return 0;
 }
 
@@ -792,37 +792,50 @@ static int qemu_expect_state(struct vmm *v)
 	return 0;
 }
 
-static int qemu_restore_state(struct vmm *v, const void *buf, size_t len)
+/* @err, with the last words of the destination QEMU's log in v->err. */
+static int qemu_incoming_fail(struct vmm *v, int err)
+{
+	struct qemu *q = v->priv;
+	char log[PATH_MAX + 16], tail[128];
+
+	snprintf(log, sizeof(log), "%s/debug.log", q->dir);
+	qemu_log_tail(log, tail, sizeof(tail));
+	snprintf(v->err + strlen(v->err), sizeof(v->err) - strlen(v->err),
+		 " (QEMU: %s)", tail);
+	return err;
+}
+
+/* Into the pipe, as QEMU loads what came before. */
+static int qemu_put_state(struct vmm *v, const void *buf, size_t len)
 {
 	struct qemu *q = v->priv;
 	const char *p = buf;
 	ssize_t n;
-	int err;
 
-	/* Cut short, QEMU's own status says why. */
 	while (len) {
 		n = write(q->state_fd, p, len);
 		if (n > 0)
 			p += n, len -= n;
 		else if (errno != EINTR)
-			break;
+			/* QEMU's incoming migration ended: its status says why. */
+			return qemu_incoming_fail(v, qemu_wait_migration(v, "completed") ?:
+						  qemu_fail(v, -EIO, "QEMU stopped reading its migration stream"));
 	}
+	return 0;
+}
+
+static int qemu_restore_state(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	int err;
+
 	qemu_close_state(q);
 	err = qemu_wait_migration(v, "completed");
-	if (!err && len)
-		err = qemu_fail(v, -EIO, "QEMU stopped reading its migration stream");
-	if (!err) {
-		/* The guest's only copy, soon: not the guard's to kill. */
-		guard_disarm(&q->guard);
-	} else {
-		char log[PATH_MAX + 16], tail[128];
-
-		snprintf(log, sizeof(log), "%s/debug.log", q->dir);
-		qemu_log_tail(log, tail, sizeof(tail));
-		snprintf(v->err + strlen(v->err), sizeof(v->err) - strlen(v->err),
-			 " (QEMU: %s)", tail);
-	}
-	return err;
+	if (err)
+		return qemu_incoming_fail(v, err);
+	/* The guest's only copy, soon: not the guard's to kill. */
+	guard_disarm(&q->guard);
+	return 0;
 }
 
 static int qemu_resume(struct vmm *v)
@@ -954,6 +967,7 @@ const struct vmm_driver vmm_qemu_driver = {
 	.pause		= qemu_pause,
 	.save_state	= qemu_save_state,
 	.expect_state	= qemu_expect_state,
+	.put_state	= qemu_put_state,
 	.restore_state	= qemu_restore_state,
 	.resume		= qemu_resume,
 	.running	= qemu_running,

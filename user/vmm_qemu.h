@@ -11,13 +11,14 @@
  * one shared memory backend (memory-backend-file or -memfd, share=on,
  * -machine memory-backend=ID): shm.ko moves it, and QEMU's own migration
  * moves the rest (x-ignore-shared), through a pipe shmctl reads, as the
- * state that save_state hands over.
+ * state handed on as it comes (struct vmm_state_out).
  */
 #ifndef SHMCTL_VMM_QEMU_H
 #define SHMCTL_VMM_QEMU_H
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -40,13 +41,14 @@ struct qemu_facts {
 	char ram_id[64];		/* the backend's id */
 };
 
-/* QEMU's migration stream, read into memory while it comes. */
+/* QEMU's migration stream on the source, handed on as it comes. */
 struct qemu_stream {
 	int fd;				/* our end, -1 when not running */
 	pthread_t reader;
-	char *buf;
-	size_t len, size;
-	int err;
+	const struct vmm_state_out *out;
+	/* Set before QEMU may write device state: what is read after, is. */
+	atomic_bool paused;
+	int err;			/* the reader's, read once it is joined */
 };
 
 /* The migration capabilities the driver sets (vmm_qemu.c). */

@@ -27,6 +27,7 @@
 #define TV_RUNNING_MS	10000	/* for a resumed guest to be seen running */
 #define TV_IDLE_MS	1000	/* counters still this long: ask a selfcheck */
 #define TV_QUIT_MS	2000	/* between quit and SIGKILL */
+#define TV_PIECE	65536	/* of the state, handed on at once */
 
 /* The VM we are told of: its socket's full path, for temporary files. */
 static int tv_attach(struct vmm *v, const char *where)
@@ -76,8 +77,11 @@ static int tv_track_writes(struct vmm *v, uint32_t session)
 	return tv->cfg.writer_pages ? tv_cmd(v, NULL, 0, "report %u", session) : 0;
 }
 
-static int tv_pause(struct vmm *v)
+static int tv_pause(struct vmm *v, const struct vmm_state_out *out)
 {
+	struct tv *tv = v->priv;
+
+	tv->out = out;
 	return tv_cmd(v, NULL, 0, "pause");
 }
 
@@ -103,43 +107,55 @@ static int tv_state_file(struct vmm *v, char *path, size_t len)
 	return fd < 0 ? tv_fail(v, -errno, "%s: %m", path) : fd;
 }
 
-static int tv_save_state(struct vmm *v, void **buf, size_t *len)
+static int tv_save_state(struct vmm *v)
 {
-	char path[PATH_MAX], *p = NULL;
+	struct tv *tv = v->priv;
+	char path[PATH_MAX], piece[TV_PIECE];
 	int fd = tv_state_file(v, path, sizeof(path)), err;
-	struct stat st;
+	off_t at = 0;
+	ssize_t n = 0;
 
 	if (fd < 0)
 		return fd;
 	/* The VMM truncates and fills the file we hold open. */
 	err = tv_cmd(v, NULL, 0, "save %s", path);
-	if (!err && (fstat(fd, &st) || !st.st_size || !(p = malloc(st.st_size)) ||
-		     pread(fd, p, st.st_size, 0) != st.st_size))
+	while (!err && (n = pread(fd, piece, sizeof(piece), at)) > 0) {
+		err = tv->out->put(tv->out->ctx, piece, n, true);
+		if (err)
+			tv_fail(v, err, "handing on its state: %s", strerror(-err));
+		at += n;
+	}
+	if (!err && (n < 0 || !at))
 		err = tv_fail(v, -EIO, "%s: cannot read the state saved", path);
 	unlink(path);
 	close(fd);
-	if (err) {
-		free(p);
-		return err;
+	return err;
+}
+
+static int tv_put_state(struct vmm *v, const void *buf, size_t len)
+{
+	struct tv *tv = v->priv;
+
+	if (tv->state_fd < 0) {
+		tv->state_fd = tv_state_file(v, tv->state_path,
+					     sizeof(tv->state_path));
+		if (tv->state_fd < 0)
+			return tv->state_fd;
 	}
-	*buf = p;
-	*len = st.st_size;
+	if (write(tv->state_fd, buf, len) != (ssize_t)len)
+		return tv_fail(v, -EIO, "%s: cannot write the state", tv->state_path);
 	return 0;
 }
 
-static int tv_restore_state(struct vmm *v, const void *buf, size_t len)
+static int tv_restore_state(struct vmm *v)
 {
-	char path[PATH_MAX];
-	int fd = tv_state_file(v, path, sizeof(path)), err;
+	struct tv *tv = v->priv;
+	int err;
 
-	if (fd < 0)
-		return fd;
-	if (pwrite(fd, buf, len, 0) != (ssize_t)len)
-		err = tv_fail(v, -EIO, "%s: cannot write the state", path);
-	else
-		err = tv_cmd(v, NULL, 0, "restore %s", path);
-	unlink(path);
-	close(fd);
+	if (tv->state_fd < 0)
+		return tv_fail(v, -EINVAL, "no state came");
+	err = tv_cmd(v, NULL, 0, "restore %s", tv->state_path);
+	tv_drop_state(tv);
 	return err;
 }
 
@@ -251,6 +267,7 @@ const struct vmm_driver vmm_testvmm_driver = {
 	.track_writes	= tv_track_writes,
 	.pause		= tv_pause,
 	.save_state	= tv_save_state,
+	.put_state	= tv_put_state,
 	.restore_state	= tv_restore_state,
 	.resume		= tv_resume,
 	.running	= tv_running,

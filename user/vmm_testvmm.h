@@ -15,6 +15,7 @@
 #ifndef SHMCTL_VMM_TESTVMM_H
 #define SHMCTL_VMM_TESTVMM_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,10 @@ struct tv {
 	pid_t child;		/* the same, while it is our unreaped child */
 	int vmfd;		/* the VM's fd number in the VMM */
 	struct tv_config cfg;
+	const struct vmm_state_out *out;	/* source: from pause on */
+	/* Destination: the state file put_state fills, -1 until then. */
+	int state_fd;
+	char state_path[PATH_MAX];
 };
 
 /* vmm_testvmm_ctl.c */
@@ -52,6 +57,8 @@ int tv_fail(struct vmm *v, int err, const char *fmt, ...)
 /* v->priv, zeroed but for ctl = -1; NULL (and v->err) if out of memory. */
 struct tv *tv_new(struct vmm *v);
 void tv_free(struct vmm *v);
+/* The destination's state file gone, if put_state made one. */
+void tv_drop_state(struct tv *tv);
 /*
  * Connects to tv->sock, once, and reads the VMM's info into tv. A failed
  * connect() returns its -errno (the caller may retry on -ENOENT and

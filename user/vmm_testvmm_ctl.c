@@ -50,8 +50,17 @@ struct tv *tv_new(struct vmm *v)
 		tv_fail(v, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	tv->ctl = -1;
+	tv->ctl = tv->state_fd = -1;
 	return tv;
+}
+
+void tv_drop_state(struct tv *tv)
+{
+	if (tv->state_fd < 0)
+		return;
+	unlink(tv->state_path);
+	close(tv->state_fd);
+	tv->state_fd = -1;
 }
 
 void tv_free(struct vmm *v)
@@ -60,6 +69,7 @@ void tv_free(struct vmm *v)
 
 	if (tv->ctl >= 0)
 		close(tv->ctl);
+	tv_drop_state(tv);
 	free(tv);
 	v->priv = NULL;
 }
