@@ -274,34 +274,47 @@ static int wait_done(struct engine *e, char *why, size_t len)
 }
 
 /*
- * Pages the VM did not map while they came go where its VMM keeps them,
- * before the VMM loads the device state that needs them.
+ * Where pages the VM did not map while they came go: where its VMM keeps
+ * them. Found before the pause (they do not move), and the VM's fd
+ * taken, so that the pause waits only for the pages to be put there.
  */
-static int place_held(struct vmm *vm, struct engine *e, char *why, size_t len)
-{
+struct placement {
 	struct vmm_place places[SHM_MAX_PLACES];
-	unsigned int nr = 0;
-	int vm_fd, err = 0;
+	unsigned int nr;
+	int vm_fd;			/* -1 until found */
+};
 
+static int find_places(struct vmm *vm, struct placement *p, char *why,
+		       size_t len)
+{
+	int err = 0;
+
+	p->nr = 0;
 	if (vm->driver->places)
-		err = vm->driver->places(vm, places, SHM_MAX_PLACES, &nr);
-	vm_fd = err ? err : vm->driver->vm_fd(vm);
-	if (vm_fd < 0)
+		err = vm->driver->places(vm, p->places, SHM_MAX_PLACES, &p->nr);
+	p->vm_fd = err ? err : vm->driver->vm_fd(vm);
+	if (p->vm_fd < 0)
 		return snprintf(why, len, "the memory received has no place in the VM: %s",
-				vm->err), vm_fd;
-	err = engine_place(e, vm_fd, places, nr);
-	close(vm_fd);
+				vm->err), p->vm_fd;
+	return 0;
+}
+
+/*
+ * The final round in, and the pages held put in place, before the VMM
+ * loads the device state that reads them.
+ */
+static int memory_in_place(struct engine *e, const struct placement *p,
+			   char *why, size_t len)
+{
+	int err = wait_done(e, why, len);
+
+	if (err)
+		return err;
+	err = engine_place(e, p->vm_fd, p->places, p->nr);
 	if (err)
 		snprintf(why, len, "the memory received has no place in the VM: %s",
 			 engine_why(e, err));
 	return err;
-}
-
-/* The final round in, and what was held in place: device state reads it. */
-static int memory_in_place(struct vmm *vm, struct engine *e, char *why,
-			   size_t len)
-{
-	return wait_done(e, why, len) ?: place_held(vm, e, why, len);
 }
 
 /* Pre-copy goes on until the source's word: unless the engine broke. */
@@ -329,6 +342,7 @@ static int wait_cutover(int fd, struct engine *e, char *line, size_t len,
  * here; the first paused one waits for the memory to be in place.
  */
 static int receive_state(int fd, struct engine *e, struct vmm *vm,
+			 const struct placement *placed,
 			 char digest[DIGEST_HEX], char *why, size_t why_len)
 {
 	char line[LINK_LINE_MAX], *piece = malloc(LINK_STATE_PIECE_MAX);
@@ -342,7 +356,7 @@ static int receive_state(int fd, struct engine *e, struct vmm *vm,
 			/* Asked for with migrate --verify. */
 			if (link_get(line, "digest", digest, DIGEST_HEX))
 				*digest = '\0';
-			err = in_place ? 0 : memory_in_place(vm, e, why, why_len);
+			err = in_place ? 0 : memory_in_place(e, placed, why, why_len);
 			break;
 		}
 		if (!link_is(line, "STATE") ||
@@ -360,7 +374,7 @@ static int receive_state(int fd, struct engine *e, struct vmm *vm,
 			break;
 		}
 		if (!in_place && strstr(line, " paused=1")) {
-			err = memory_in_place(vm, e, why, why_len);
+			err = memory_in_place(e, placed, why, why_len);
 			in_place = !err;
 		}
 		err = err ?: vm->driver->put_state(vm, piece, n);
@@ -401,7 +415,8 @@ static void receive_migration(int fd, const char *line, const char *peer)
 	struct incoming *in = NULL;
 	uint64_t streams;
 	bool counted = false, created = false, dry;
-	int vm_fd, err = -EINVAL;
+	struct placement placed = { .vm_fd = -1 };
+	int err = -EINVAL;
 
 	dry = strstr(line, " dry=1") != NULL;
 	if (link_get(line, "driver", driver, sizeof(driver)) ||
@@ -464,14 +479,14 @@ static void receive_migration(int fd, const char *line, const char *peer)
 			 in->arrived, (unsigned long long)streams);
 		goto fail;
 	}
-	vm_fd = vm.driver->vm_fd(&vm);
-	err = vm_fd < 0 ? vm_fd : engine_attach(&e, vm_fd, in->fds, in->arrived);
-	if (vm_fd >= 0)
-		close(vm_fd);
-	err = err ?: engine_start(&e, false);
+	err = find_places(&vm, &placed, why, sizeof(why));
+	if (err)
+		goto fail;
+	err = engine_attach(&e, placed.vm_fd, in->fds, in->arrived) ?:
+	      engine_start(&e, false);
 	if (err) {
 		snprintf(why, sizeof(why), "the destination session did not start: %s",
-			 vm_fd < 0 ? vm.err : engine_why(&e, err));
+			 engine_why(&e, err));
 		goto fail;
 	}
 	err = link_send(fd, "READY");
@@ -483,7 +498,8 @@ static void receive_migration(int fd, const char *line, const char *peer)
 			goto fail;
 		}
 	}
-	err = err ?: receive_state(fd, &e, &vm, digest, why, sizeof(why));
+	err = err ?: receive_state(fd, &e, &vm, &placed, digest, why,
+				   sizeof(why));
 	if (err)
 		goto fail;
 	err = vm.driver->restore_state(&vm) ?:
@@ -527,6 +543,8 @@ fail:
 	link_send(fd, "ERR %s", why[0] ? why : strerror(-err));
 out:
 	measure_stop(&ms);
+	if (placed.vm_fd >= 0)
+		close(placed.vm_fd);
 	engine_close(&e);
 	if (in)
 		incoming_remove(in);
