@@ -71,13 +71,19 @@ static int link_resolve(const char *host, uint16_t port, int passive,
 	return err ? -EHOSTUNREACH : 0;
 }
 
-/* LINK_DEAD_PEER_S: keepalive after 4 s idle, every 2 s, 3 probes. */
-static int link_set_timeouts(int fd)
+/*
+ * Lines go at once, not held back by Nagle while the last is unacked:
+ * each may be what the peer waits for, mid-blackout (shm.ko sets the same
+ * on the data streams). LINK_DEAD_PEER_S: keepalive after 4 s idle, every
+ * 2 s, 3 probes.
+ */
+static int link_set_options(int fd)
 {
 	unsigned int user_timeout = LINK_DEAD_PEER_S * 1000;
 	int on = 1, idle = 4, interval = 2, probes = 3;
 
-	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
 		       sizeof(user_timeout)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) ||
@@ -94,7 +100,7 @@ int link_accept(int lfd)
 
 	if (fd < 0)
 		return -errno;
-	err = link_set_timeouts(fd);
+	err = link_set_options(fd);
 	if (err) {
 		close(fd);
 		return err;
@@ -113,7 +119,7 @@ int link_connect(const char *host, uint16_t port, char *why, size_t len)
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && !connect(fd, ai->ai_addr, ai->ai_addrlen) &&
-		    !link_set_timeouts(fd))
+		    !link_set_options(fd))
 			break;
 		err = -errno;
 		if (fd >= 0)
