@@ -17,8 +17,8 @@
  *   source: STATE len=BYTES [paused=1], then the bytes: a piece of the
  *           VM's vCPU and device state, as its VMM gives it out (vmm.h),
  *           from the cutover on. Pieces without paused=1 may come while
- *           the guest still runs, and load at once; paused=1 pieces may
- *           come while the final round runs, and load after it.
+ *           the guest still runs, and load at once; the first paused=1
+ *           piece comes after the final round, and loads after it.
  *   source: SAVED [digest=HEX]             all the state is out
  *           (digest: migrate --verify, digest.h)
  *   dest:   RESTORED                       the VM could run there

@@ -9,9 +9,8 @@
  * a pipe a thread of ours reads, handing the stream on as it comes
  * (struct vmm_state_out): QEMU sends its few non-shared blocks (ROMs)
  * while the guest runs, for the destination to load meanwhile, then stops
- * the VM and waits in "pre-switchover". There pause takes the last scan
- * of QEMU's writes and lets it go on: device and vCPU state follow while
- * shm.ko sends the final round; save_state waits for their end.
+ * the VM and waits in "pre-switchover" while shm.ko sends the final
+ * round. save_state lets it finish: device and vCPU state follow.
  *
  * Destination: QEMU started from the description with -incoming defer
  * and -S; expect_state starts its incoming migration on a pipe while
@@ -747,25 +746,22 @@ static int qemu_pause(struct vmm *v, const struct vmm_state_out *out)
 		q->tracking = false;
 		err = softdirty_finish(&q->writes);
 		if (err)
-			return qemu_fail(v, err, "%s", q->writes.why);
+			qemu_fail(v, err, "%s", q->writes.why);
 	}
-	if (err)
-		return err;
-	/*
-	 * QEMU's writes to guest RAM are all seen: its device state may come
-	 * while shm.ko sends the final round. Saving it writes none.
-	 */
-	atomic_store(&q->stream.paused, true);
-	err = qmp_call(&q->qmp, "migrate-continue",
-		       "\"state\":\"pre-switchover\"", -1, NULL);
-	return err ? qemu_qmp_fail(v, err) : 0;
+	return err;
 }
 
 static int qemu_save_state(struct vmm *v)
 {
 	struct qemu *q = v->priv;
-	int err = qemu_wait_migration(v, "completed");
+	int err;
 
+	atomic_store(&q->stream.paused, true);
+	err = qmp_call(&q->qmp, "migrate-continue",
+		       "\"state\":\"pre-switchover\"", -1, NULL);
+	if (err)
+		return qemu_qmp_fail(v, err);
+	err = qemu_wait_migration(v, "completed");
 	if (err)
 		return err;
 	qemu_stream_end(q);
@@ -777,7 +773,7 @@ static int qemu_save_state(struct vmm *v)
 
 /*
  * QEMU's incoming migration started on a pipe, our end in q->state_fd:
- * it waits for the state, which put_state writes.
+ * it waits for the state, which restore_state writes.
  */
 static int qemu_expect_state(struct vmm *v)
 {
