@@ -95,9 +95,12 @@ struct vmm_driver {
 	 * than as they happen.
 	 */
 	bool scans_writes;
-	/* Stops the guest; its state goes to @out (which outlives the VM's use). */
+	/*
+	 * Stops the guest. Its state goes to @out until save_state returns
+	 * (all of it put() then), or after a failure, until detach does:
+	 * @out lives that long.
+	 */
 	int (*pause)(struct vmm *v, const struct vmm_state_out *out);
-	/* The rest of the state out: all of it was put() once this returns. */
 	int (*save_state)(struct vmm *v);
 	/*
 	 * Destination, optional: the VMM readied for put_state. A driver that
