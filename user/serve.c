@@ -274,9 +274,9 @@ static int wait_done(struct engine *e, char *why, size_t len)
 }
 
 /*
- * Where pages the VM did not map while they came go: where its VMM keeps
- * them. Found before the pause (they do not move), and the VM's fd
- * taken, so that the pause waits only for the pages to be put there.
+ * Where the pages go that the VM did not map while they came: where its
+ * VMM keeps them. Found, and the VM's fd taken, before the pause (neither
+ * changes), so that the pause waits only for the pages to be put there.
  */
 struct placement {
 	struct vmm_place places[SHM_MAX_PLACES];
