@@ -15,10 +15,11 @@
  * Destination: QEMU started from the description with -incoming defer
  * and -S; expect_state starts its incoming migration on a pipe while
  * pre-copy runs, put_state feeds it the pieces as they come, and
- * restore_state waits until QEMU has loaded them all; resume is "cont". Any failure on the source cancels QEMU's migration, which
- * restarts the guest as it was. Either way QEMU's migration capabilities
- * are its own again afterwards (qemu_set_caps); should shmctl die, its
- * guard process sees to what it left (qemu_guard).
+ * restore_state waits until QEMU has loaded them all; resume is "cont".
+ * Any failure on the source cancels QEMU's migration, which restarts the
+ * guest as it was. Either way QEMU's migration capabilities are its own
+ * again afterwards (qemu_set_caps); should shmctl die, its guard process
+ * sees to what it left (qemu_guard).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
