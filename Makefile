@@ -120,6 +120,7 @@ $(B)/tests/auth_test: user/auth.c user/auth.h
 $(B)/tests/cpuid_test: user/cpuid.c user/cpuid.h
 $(B)/tests/guard_test: user/guard.c user/guard.h
 $(B)/tests/serve_test: user/auth.c user/auth.h user/link.c user/link.h
+$(B)/tests/source_test: user/auth.c user/auth.h user/link.c user/link.h
 $(B)/tests/measure_test: user/measure.c user/measure.h user/link.c \
 	user/link.h user/probe.c user/probe.h $(B)/bpf/downtime.skel.h
 

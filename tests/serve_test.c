@@ -129,31 +129,74 @@ static int ask(struct __test_metadata *_metadata, FIXTURE_DATA(serve) *self,
 	return err;
 }
 
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+/* A request's start, as this shmctl makes it. */
+#define REQUEST		"MIGRATE link=" XSTR(LINK_VERSION)
 #define FLAGS	"vendor=AuthenticAMD flags=fpu"
 #define DESC	"desc=ram=33554432,vcpus=1,slots=1,writer_pages=0,writer_rate=0,manual_protect=0,beacon_from=0,beacon_to=0,beacon_port=0"
+
+/* No VM, control socket or state file of a migration left in its rundir. */
+static bool rundir_clean(FIXTURE_DATA(serve) *self)
+{
+	DIR *d = opendir(self->rundir);
+	struct dirent *e;
+	bool clean = true;
+
+	while (d && (e = readdir(d)))
+		clean &= e->d_name[0] == '.' || !!strstr(e->d_name, ".log");
+	if (d)
+		closedir(d);
+	return clean;
+}
 
 TEST_F(serve, other_protocol_refused)
 {
 	char answer[LINK_LINE_MAX];
 
-	ASSERT_EQ(0, ask(_metadata, self, "MIGRATE proto=999 driver=testvmm "
+	ASSERT_EQ(0, ask(_metadata, self, REQUEST " proto=999 driver=testvmm "
 			 DESC " ram=33554432 streams=1 " FLAGS, answer,
 			 sizeof(answer)));
 	EXPECT_TRUE(link_is(answer, "ERR"));
 	EXPECT_NE(NULL, strstr(answer, "the source's 999"));
 }
 
+/* A source's shmctl from before control protocol versions, or of another. */
+TEST_F(serve, other_control_version_refused)
+{
+	static const char *const requests[][2] = {
+		{ "MIGRATE proto=1 driver=testvmm " DESC
+		  " ram=33554432 streams=1 " FLAGS,
+		  "the source's shmctl is older than this one" },
+		{ "MIGRATE link=999 proto=1 driver=testvmm " DESC
+		  " ram=33554432 streams=1 " FLAGS,
+		  "the source's shmctl speaks control protocol 999" },
+	};
+	char answer[LINK_LINE_MAX];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(requests); i++) {
+		ASSERT_EQ(0, ask(_metadata, self, requests[i][0], answer,
+				 sizeof(answer)));
+		TH_LOG("%s", answer);
+		EXPECT_TRUE(link_is(answer, "ERR"));
+		EXPECT_NE(NULL, strstr(answer, requests[i][1]));
+		EXPECT_NE(NULL, strstr(answer, "run the same shmctl version on both hosts"));
+	}
+	EXPECT_TRUE(rundir_clean(self));
+}
+
 TEST_F(serve, malformed_requests_refused)
 {
 	static const char *const requests[] = {
 		"MIGRATE",
-		"MIGRATE proto=1 driver=testvmm " DESC " streams=1 " FLAGS,
-		"MIGRATE proto=1 driver=testvmm " DESC " ram=-1 streams=1 " FLAGS,
-		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=0 " FLAGS,
-		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=99 " FLAGS,
-		"MIGRATE proto=1 driver=testvmm ram=33554432 streams=1 " FLAGS,
-		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.ecx=5,",
-		"MIGRATE proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.esp=5",
+		REQUEST " proto=1 driver=testvmm " DESC " streams=1 " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " ram=-1 streams=1 " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=0 " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=99 " FLAGS,
+		REQUEST " proto=1 driver=testvmm ram=33554432 streams=1 " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.ecx=5,",
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.esp=5",
 	};
 	char answer[LINK_LINE_MAX], endless[LINK_LINE_MAX - 64];
 	size_t used;
@@ -166,7 +209,7 @@ TEST_F(serve, malformed_requests_refused)
 		TH_LOG("%s -> %s", requests[i], answer);
 	}
 	/* More words than any CPU has, in a line that is not too long. */
-	used = snprintf(endless, sizeof(endless), "MIGRATE proto=1 driver=testvmm "
+	used = snprintf(endless, sizeof(endless), REQUEST " proto=1 driver=testvmm "
 			DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.ecx=5");
 	while (used + 12 < sizeof(endless))
 		used += snprintf(endless + used, sizeof(endless) - used,
@@ -179,7 +222,7 @@ TEST_F(serve, unknown_driver_and_bad_description_refused)
 {
 	char answer[LINK_LINE_MAX];
 
-	ASSERT_EQ(0, ask(_metadata, self, "MIGRATE proto=1 driver=xen " DESC
+	ASSERT_EQ(0, ask(_metadata, self, REQUEST " proto=1 driver=xen " DESC
 			 " ram=33554432 streams=1 " FLAGS, answer,
 			 sizeof(answer)));
 	EXPECT_NE(NULL, strstr(answer, "no VMM driver 'xen'"));
@@ -226,7 +269,7 @@ static int migration_ready(struct __test_metadata *_metadata,
 	if (f)
 		fclose(f);
 	if (ctl < 0 ||
-	    link_send(ctl, "MIGRATE proto=%u driver=testvmm " DESC
+	    link_send(ctl, REQUEST " proto=%u driver=testvmm " DESC
 		      " ram=33554432 streams=1 vendor=%s flags=fpu",
 		      SHM_PROTOCOL_VERSION, vendor) ||
 	    link_recv(ctl, line, sizeof(line), TIMEOUT_MS) ||
@@ -249,20 +292,6 @@ fail:
 	if (ctl >= 0)
 		close(ctl);
 	return -1;
-}
-
-/* No VM, control socket or state file of a migration left in its rundir. */
-static bool rundir_clean(FIXTURE_DATA(serve) *self)
-{
-	DIR *d = opendir(self->rundir);
-	struct dirent *e;
-	bool clean = true;
-
-	while (d && (e = readdir(d)))
-		clean &= e->d_name[0] == '.' || !!strstr(e->d_name, ".log");
-	if (d)
-		closedir(d);
-	return clean;
 }
 
 /* VM state that is not pieces as link.h has them: refused, nothing left. */
@@ -320,7 +349,7 @@ TEST_F(serve, survives_a_hostile_source)
 	for (i = 0; i < 20; i++)
 		ASSERT_EQ(0, ask(_metadata, self, "STREAM id=1 index=0",
 				 answer, sizeof(answer)));
-	ASSERT_EQ(0, ask(_metadata, self, "MIGRATE proto=999 driver=testvmm "
+	ASSERT_EQ(0, ask(_metadata, self, REQUEST " proto=999 driver=testvmm "
 			 DESC " ram=33554432 streams=1 " FLAGS, answer,
 			 sizeof(answer)));
 	EXPECT_TRUE(link_is(answer, "ERR"));

@@ -54,10 +54,24 @@ static void testvmm_exec(struct testvmm *v, struct hosts *h, enum host host,
 	_exit(127);
 }
 
+static int testvmm_connect(struct testvmm *v)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	strcpy(addr.sun_path, testvmm_path(v, "ctl.sock"));
+	v->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (v->ctl < 0)
+		return -errno;
+	if (!connect(v->ctl, (struct sockaddr *)&addr, sizeof(addr)))
+		return 0;
+	close(v->ctl);
+	v->ctl = -1;
+	return -ECONNREFUSED;
+}
+
 int testvmm_start(struct testvmm *v, struct hosts *h, enum host host,
 		  const char *args)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
 	int i;
 
@@ -72,20 +86,23 @@ int testvmm_start(struct testvmm *v, struct hosts *h, enum host host,
 	if (!v->pid)
 		testvmm_exec(v, h, host, args);
 
-	strcpy(addr.sun_path, testvmm_path(v, "ctl.sock"));
 	for (i = 0; i < CONNECT_TRIES; i++) {
 		if (waitpid(v->pid, NULL, WNOHANG) == v->pid) {
 			v->pid = 0;
 			return -ECHILD;
 		}
-		v->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (!connect(v->ctl, (struct sockaddr *)&addr, sizeof(addr)))
+		if (!testvmm_connect(v))
 			return 0;
-		close(v->ctl);
-		v->ctl = -1;
 		nanosleep(&tick, NULL);
 	}
 	return -ETIMEDOUT;
+}
+
+void testvmm_release(struct testvmm *v)
+{
+	if (v->ctl >= 0)
+		close(v->ctl);
+	v->ctl = -1;
 }
 
 int testvmm_ctl(struct testvmm *v, const char *fmt, ...)
@@ -102,7 +119,8 @@ int testvmm_ctl(struct testvmm *v, const char *fmt, ...)
 	line[len++] = '\n';
 	snprintf(v->reply, sizeof(v->reply), "err no answer");
 	/* A VMM a test killed must fail the call, not kill the test. */
-	if (v->ctl < 0 || send(v->ctl, line, len, MSG_NOSIGNAL) != len)
+	if ((v->ctl < 0 && (v->pid <= 0 || testvmm_connect(v))) ||
+	    send(v->ctl, line, len, MSG_NOSIGNAL) != len)
 		return -EIO;
 	while (got < sizeof(v->reply) - 1) {
 		n = read(v->ctl, v->reply + got, 1);

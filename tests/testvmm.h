@@ -25,6 +25,11 @@ struct testvmm {
  */
 int testvmm_start(struct testvmm *v, struct hosts *h, enum host host,
 		  const char *args);
+/*
+ * Lets go of its control socket, which serves one client at a time, for
+ * another (shmctl) to drive the VMM; the next testvmm_ctl() connects again.
+ */
+void testvmm_release(struct testvmm *v);
 /* Sends one command; 0 if it answered "ok", reply in v->reply. */
 int testvmm_ctl(struct testvmm *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -270,3 +270,18 @@ int link_is(const char *line, const char *word)
 
 	return !strncmp(line, word, n) && (!line[n] || line[n] == ' ');
 }
+
+int link_check_version(const char *line, const char *peer, char *why,
+		       size_t len)
+{
+	uint64_t theirs;
+
+	/* shmctl gave no version before the first. */
+	if (link_get_u64(line, "link", UINT32_MAX, &theirs))
+		return snprintf(why, len, "the %s's shmctl is older than this one: run the same shmctl version on both hosts",
+				peer), -EPROTO;
+	if (theirs != LINK_VERSION)
+		return snprintf(why, len, "the %s's shmctl speaks control protocol %llu, this one %u: run the same shmctl version on both hosts",
+				peer, (unsigned long long)theirs, LINK_VERSION), -EPROTO;
+	return 0;
+}

@@ -8,10 +8,11 @@
  * what follows already read.
  *
  * Control connection, in order:
- *   source: MIGRATE proto=P driver=D desc=DESC ram=BYTES streams=N
+ *   source: MIGRATE link=L proto=P driver=D desc=DESC ram=BYTES streams=N
  *           [dry=1] [watch=ADDR] vendor=V flags=F1,F2,... [cpu=WORDS]
- *           (the guest's CPU, cpuid.h, if the VMM driver can tell)
- *   dest:   OK id=ID                       or  ERR sentence
+ *           (L: LINK_VERSION; P: shm.ko's; the guest's CPU, cpuid.h, if
+ *           the VMM driver can tell)
+ *   dest:   OK link=L id=ID  (dry run: OK link=L dry=1)  or  ERR sentence
  *   (source opens N data connections: STREAM id=ID index=I, each OK)
  *   dest:   READY                          its session runs
  *   source: STATE len=BYTES [paused=1], then the bytes: a piece of the
@@ -39,6 +40,12 @@
 #include <stdint.h>
 
 #define LINK_DEFAULT_PORT	7410
+/*
+ * What this conversation is, as both sides speak it. Any change to it
+ * bumps this: each side refuses the other's other version at MIGRATE,
+ * before either starts anything, rather than misreading it at the cutover.
+ */
+#define LINK_VERSION		1
 /* A MIGRATE line with desc, flags and cpu at their longest fits. */
 #define LINK_LINE_MAX		12288
 #define LINK_TIMEOUT_MS		30000
@@ -78,5 +85,11 @@ int link_get_u64(const char *line, const char *key, uint64_t max,
 		 uint64_t *value);
 /* Whether @line's first word is @word. */
 int link_is(const char *line, const char *word);
+/*
+ * Whether @line (MIGRATE, or the OK to it) is of our LINK_VERSION; if not,
+ * -EPROTO and the sentence to print in @why, for @peer ("source").
+ */
+int link_check_version(const char *line, const char *peer, char *why,
+		       size_t len);
 
 #endif /* SHMCTL_LINK_H */

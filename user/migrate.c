@@ -197,13 +197,16 @@ static int propose(struct migration *m, uint32_t *id)
 		return err;
 	if (host_cpu(&cpu))
 		return fail(m, -EIO, "cannot read this host's CPU description");
-	err = link_send(m->ctl, "MIGRATE proto=%u driver=%s desc=%s ram=%llu streams=%u%s%s%s vendor=%s flags=%s%s",
-			proto, m->vm.driver->name, desc,
+	err = link_send(m->ctl, "MIGRATE link=%u proto=%u driver=%s desc=%s ram=%llu streams=%u%s%s%s vendor=%s flags=%s%s",
+			LINK_VERSION, proto, m->vm.driver->name, desc,
 			(unsigned long long)m->vm.ram_bytes, m->o->streams,
 			m->o->dry_run ? " dry=1" : "",
 			m->o->watch ? " watch=" : "", m->o->watch ?: "",
 			cpu.vendor, cpu.flags, cpu_words);
 	err = err ?: expect(m, "OK", line, sizeof(line), LINK_TIMEOUT_MS);
+	if (err)
+		return err;
+	err = link_check_version(line, "destination", m->why, sizeof(m->why));
 	if (err || m->o->dry_run)
 		return err;
 	if (link_get_u64(line, "id", UINT32_MAX, &n))

@@ -419,6 +419,8 @@ static void receive_migration(int fd, const char *line, const char *peer)
 	int err = -EINVAL;
 
 	dry = strstr(line, " dry=1") != NULL;
+	if (link_check_version(line, "source", why, sizeof(why)))
+		goto fail;
 	if (link_get(line, "driver", driver, sizeof(driver)) ||
 	    link_get(line, "desc", desc, sizeof(desc)) ||
 	    link_get_u64(line, "streams", SHM_MAX_STREAMS, &streams) || !streams) {
@@ -461,14 +463,14 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	if (dry) {
 		vm.driver->destroy(&vm);
-		link_send(fd, "OK dry=1");
+		link_send(fd, "OK link=%u dry=1", LINK_VERSION);
 		say(0, "preflight for %s passed (dry run)", peer);
 		goto out;
 	}
 	measure_start(&ms, vm.pid,
 		      link_get(line, "watch", watch, sizeof(watch)) ? NULL : watch);
 	in = incoming_add(streams);
-	if (!in || link_send(fd, "OK id=%u", in->id)) {
+	if (!in || link_send(fd, "OK link=%u id=%u", LINK_VERSION, in->id)) {
 		err = -ENOMEM;
 		goto fail;
 	}

@@ -12,6 +12,7 @@
 
 #include <shm/netlink.h>
 
+#include "link.h"
 #include "shmctl.h"
 #include "subcommands.h"
 
@@ -141,9 +142,9 @@ static void print_help(FILE *f)
 static void print_version(void)
 {
 	printf("shmctl %s\n"
-	       "generic netlink family \"%s\" version %d, data protocol version %d\n",
+	       "generic netlink family \"%s\" version %d, data protocol version %d, control protocol version %d\n",
 	       SHM_VERSION, SHM_GENL_NAME, SHM_GENL_VERSION,
-	       SHM_PROTOCOL_VERSION);
+	       SHM_PROTOCOL_VERSION, LINK_VERSION);
 }
 
 int main(int argc, char *argv[])
