@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -252,15 +253,19 @@ static bool take_stream(int fd, const char *line)
 	return taken;
 }
 
-/* The last round acknowledged, the session here ends DONE. */
+/*
+ * The last round acknowledged, the session here ends DONE. shm.ko says
+ * when: the session's events are watched from its start (engine_watch).
+ */
 static int wait_done(struct engine *e, char *why, size_t len)
 {
-	/* Often: the guest is paused, and the state waits for this. */
-	struct timespec tick = { .tv_nsec = 1000 * 1000 };
-	uint64_t start = monotonic_ms();
+	struct pollfd news = { .fd = engine_watch(e), .events = POLLIN };
+	uint64_t start = monotonic_ms(), waited;
 	struct engine_figures f;
 
-	while (monotonic_ms() - start < LINK_TIMEOUT_MS) {
+	while ((waited = monotonic_ms() - start) < LINK_TIMEOUT_MS) {
+		/* What is read after, is newer than any news dropped here. */
+		engine_watched(e);
 		if (engine_figures(e, &f))
 			break;
 		if (f.state == SHM_STATE_DONE)
@@ -268,7 +273,7 @@ static int wait_done(struct engine *e, char *why, size_t len)
 		if (f.state == SHM_STATE_FAILED || f.state == SHM_STATE_CANCELLED)
 			return snprintf(why, len, "the destination session ended: %s",
 					f.reason), -EIO;
-		nanosleep(&tick, NULL);
+		poll(&news, 1, LINK_TIMEOUT_MS - waited);
 	}
 	return snprintf(why, len, "the destination never saw the final round end"), -ETIMEDOUT;
 }
@@ -486,6 +491,8 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	err = engine_attach(&e, placed.vm_fd, in->fds, in->arrived) ?:
 	      engine_start(&e, false);
+	if (!err && engine_watch(&e) < 0)
+		err = -EIO;
 	if (err) {
 		snprintf(why, sizeof(why), "the destination session did not start: %s",
 			 engine_why(&e, err));
