@@ -48,17 +48,21 @@ qemu_required
 dir=$(mktemp -d)
 name=g$$
 declare -A serve_pid
-cleanup() {
+# The last lines of each console the guest has now: its QEMU's on either
+# host. One that moves away takes its own with it: see guest_checks.
+consoles_diag() {
 	local console
 
+	for console in "$dir/$name.console" "$dir"/run-*/qemu-*/serial.log; do
+		[[ -f $console ]] || continue
+		diag "last lines of the guest's console $console:"
+		tail -n 30 "$console" | tr -d '\r' | diag
+	done
+}
+
+cleanup() {
 	[[ -n $guest_echo_pid ]] && kill "$guest_echo_pid" 2>/dev/null
-	if ((_tap_failed)); then
-		for console in "$dir/$name.console" "$dir"/run-*/qemu-*/serial.log; do
-			[[ -f $console ]] || continue
-			diag "last lines of the guest's console $console:"
-			tail -n 30 "$console" | tr -d '\r' | diag
-		done
-	fi
+	((_tap_failed)) && consoles_diag
 	kill "${serve_pid[@]}" 2>/dev/null
 	wait 2>/dev/null
 	qemu_guest_stop "$name" "$dir"
@@ -152,6 +156,7 @@ guest_checks() {
 	[[ $ans == "ok pages="* ]] && return
 	ip netns exec "$qemu_net-sw" bridge fdb show | grep -i "$QEMU_GUEST_MAC"
 	ip netns exec "$qemu_net-obs" ip neigh show "$QEMU_GUEST_IP"
+	consoles_diag
 	return 1
 }
 
