@@ -95,6 +95,18 @@ static int qmp_answer(struct qmp *q, const char *cmd, struct json_object **ret)
 	return err;
 }
 
+int qmp_wait(struct qmp *q, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+
+	/* A line already read, with the last answer. */
+	if (memchr(q->buf, '\n', q->len))
+		return 0;
+	if (poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & (POLLERR | POLLHUP)))
+		return qmp_fail(q, -ECONNRESET, "QEMU's monitor connection broke");
+	return 0;
+}
+
 static int qmp_send(struct qmp *q, const char *line, size_t len, int fd)
 {
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };

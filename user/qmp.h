@@ -2,7 +2,8 @@
 /*
  * A QMP client: QEMU's JSON monitor on a Unix socket, one command at a
  * time, its answer parsed with json-c. Events that arrive between
- * answers are skipped: callers that wait for a state poll for it.
+ * answers are skipped: a caller waiting for a state asks for it again
+ * each time QEMU says something (qmp_wait).
  */
 #ifndef SHMCTL_QMP_H
 #define SHMCTL_QMP_H
@@ -36,6 +37,13 @@ void qmp_close(struct qmp *q);
  */
 int qmp_call(struct qmp *q, const char *cmd, const char *args, int fd,
 	     struct json_object **ret);
+
+/*
+ * Returns once QEMU has said something since the last answer (an event:
+ * STOP, RESUME, MIGRATION with the "events" capability), or after
+ * @timeout_ms: 0 either way, or -ECONNRESET if the connection broke.
+ */
+int qmp_wait(struct qmp *q, int timeout_ms);
 
 /* The string member @key of @obj, or "" when absent. */
 const char *qmp_str(struct json_object *obj, const char *key);

@@ -45,7 +45,11 @@
 #define QEMU_FDNAME		"shm-migration"
 /* In a run directory of ours: it goes with the VM when the VM leaves. */
 #define QEMU_DIR_MARK		"made-by-shmctl-serve"
-#define QEMU_POLL_MS		5
+/*
+ * How long a wait for QEMU's state sleeps with no word from QEMU: its
+ * events (MIGRATION at each step, RESUME) wake it at once.
+ */
+#define QEMU_WAKE_MS		100
 /* A piece of the state read at once: what a pipe holds. */
 #define QEMU_PIECE		65536
 #define QEMU_RUNNING_MS		10000	/* for a resumed guest to run */
@@ -252,11 +256,12 @@ static int qemu_guest_cpu(struct vmm *v, struct cpuid_words *words)
 /*
  * QEMU's migration for shm: the shared RAM left out, and on the source a
  * pause before the switchover; off, what cannot work through a pipe, one
- * way (multifd, a return path, postcopy), whatever the VM's owner chose.
+ * way (multifd, a return path, postcopy), whatever the VM's owner chose;
+ * on, events, which end the driver's waits for each step (qmp_wait).
  */
 static const char *const qemu_caps[QEMU_CAPS] = {
 	"x-ignore-shared", "pause-before-switchover", "multifd", "return-path",
-	"postcopy-ram",
+	"postcopy-ram", "events",
 };
 
 /* migrate-set-capabilities' arguments for @states of qemu_caps. */
@@ -622,7 +627,7 @@ static int qemu_put_caps(struct vmm *v, const bool *states)
 /* Ours set (@source: with the pause); QEMU's own kept for qemu_put_back_caps. */
 static int qemu_set_caps(struct vmm *v, bool source)
 {
-	const bool ours[QEMU_CAPS] = { true, source };
+	const bool ours[QEMU_CAPS] = { true, source, false, false, false, true };
 	struct json_object *list, *cap, *state;
 	struct qemu *q = v->priv;
 	size_t i;
@@ -713,7 +718,9 @@ static int qemu_wait_migration(struct vmm *v, const char *want)
 		if (monotonic_ms() - start >= QEMU_STEP_MS)
 			return qemu_fail(v, -ETIMEDOUT, "QEMU's migration is still %s, not %s, after %d s",
 					 status, want, QEMU_STEP_MS / 1000);
-		usleep(QEMU_POLL_MS * 1000);
+		err = qmp_wait(&q->qmp, QEMU_WAKE_MS);
+		if (err)
+			return qemu_qmp_fail(v, err);
 	}
 }
 
@@ -864,7 +871,8 @@ static int qemu_running(struct vmm *v)
 		if (monotonic_ms() - start >= QEMU_RUNNING_MS)
 			return qemu_fail(v, -ETIMEDOUT, "its VM is %s, not running after %d s",
 					 status, QEMU_RUNNING_MS / 1000);
-		usleep(10 * QEMU_POLL_MS * 1000);
+		if (qmp_wait(&q->qmp, QEMU_WAKE_MS))
+			return qemu_qmp_fail(v, -EIO);
 	}
 }
 
@@ -885,7 +893,7 @@ static void qemu_cancel(struct vmm *v)
 		qmp_call(&q->qmp, "migrate_cancel", NULL, -1, NULL);
 		while (!qmp_migration_status(&q->qmp, status, sizeof(status)) &&
 		       qemu_migration_active(status))
-			usleep(QEMU_POLL_MS * 1000);
+			qmp_wait(&q->qmp, QEMU_WAKE_MS);
 		qemu_stream_end(q);
 	}
 	qemu_put_back_caps(v);

@@ -52,7 +52,7 @@ struct qemu_stream {
 };
 
 /* The migration capabilities the driver sets (vmm_qemu.c). */
-#define QEMU_CAPS 5
+#define QEMU_CAPS 6
 
 /* struct vmm's priv. */
 struct qemu {
