@@ -27,6 +27,7 @@
 
 #include "kselftest_harness.h"
 #include "auth.h"
+#include "keyfile.h"
 #include "link.h"
 
 #define PORT		17410
@@ -64,10 +65,7 @@ FIXTURE_SETUP(serve)
 	snprintf(self->key_path, sizeof(self->key_path), "%s/key", self->dir);
 	snprintf(self->log, sizeof(self->log), "%s/serve.log", self->dir);
 	snprintf(self->rundir, sizeof(self->rundir), "%s/run", self->dir);
-	fd = open(self->key_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(32, write(fd, "0123456789abcdef0123456789abcdef", 32));
-	close(fd);
+	ASSERT_EQ(0, keyfile_create(self->key_path));
 	ASSERT_EQ(0, auth_load_key(self->key_path, &self->key, why,
 				   sizeof(why)));
 

@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "kselftest_harness.h"
 #include "auth.h"
 #include "hosts.h"
+#include "keyfile.h"
 #include "link.h"
 #include "testvmm.h"
 
@@ -64,7 +64,6 @@ FIXTURE_VARIANT_ADD(source, other_version) {
 FIXTURE_SETUP(source)
 {
 	char why[256];
-	int fd;
 
 	self->lfd = -1;
 	if (!getenv("SHMCTL"))
@@ -73,10 +72,7 @@ FIXTURE_SETUP(source)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->key_path, sizeof(self->key_path), "%s/key", self->dir);
 	snprintf(self->out, sizeof(self->out), "%s/migrate.out", self->dir);
-	fd = open(self->key_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(32, write(fd, "0123456789abcdef0123456789abcdef", 32));
-	close(fd);
+	ASSERT_EQ(0, keyfile_create(self->key_path));
 	ASSERT_EQ(0, auth_load_key(self->key_path, &self->key, why,
 				   sizeof(why)));
 
