@@ -3,8 +3,7 @@
  * shmctl migrate against a destination that holds the key but is not the
  * shmctl it should be: one from before control protocol versions, or one
  * of another version (link.h). migrate refuses at once, exit status 6,
- * saying to run the same shmctl on both hosts; the VM runs on, never
- * paused.
+ * saying to run the same shmctl on both hosts; the VM runs on.
  *
  *   source host                          destination host
  *   shm-testvmm run (guest writing)      fake destination (this test)

@@ -260,8 +260,12 @@ static int qemu_guest_cpu(struct vmm *v, struct cpuid_words *words)
  * on, events, which end the driver's waits for each step (qmp_wait).
  */
 static const char *const qemu_caps[QEMU_CAPS] = {
-	"x-ignore-shared", "pause-before-switchover", "multifd", "return-path",
-	"postcopy-ram", "events",
+	[QEMU_CAP_IGNORE_SHARED] = "x-ignore-shared",
+	[QEMU_CAP_PAUSE_BEFORE_SWITCHOVER] = "pause-before-switchover",
+	[QEMU_CAP_MULTIFD] = "multifd",
+	[QEMU_CAP_RETURN_PATH] = "return-path",
+	[QEMU_CAP_POSTCOPY_RAM] = "postcopy-ram",
+	[QEMU_CAP_EVENTS] = "events",
 };
 
 /* migrate-set-capabilities' arguments for @states of qemu_caps. */
@@ -627,7 +631,11 @@ static int qemu_put_caps(struct vmm *v, const bool *states)
 /* Ours set (@source: with the pause); QEMU's own kept for qemu_put_back_caps. */
 static int qemu_set_caps(struct vmm *v, bool source)
 {
-	const bool ours[QEMU_CAPS] = { true, source, false, false, false, true };
+	const bool ours[QEMU_CAPS] = {
+		[QEMU_CAP_IGNORE_SHARED] = true,
+		[QEMU_CAP_PAUSE_BEFORE_SWITCHOVER] = source,
+		[QEMU_CAP_EVENTS] = true,
+	};
 	struct json_object *list, *cap, *state;
 	struct qemu *q = v->priv;
 	size_t i;

@@ -51,8 +51,16 @@ struct qemu_stream {
 	int err;			/* the reader's, read once it is joined */
 };
 
-/* The migration capabilities the driver sets (vmm_qemu.c). */
-#define QEMU_CAPS 6
+/* The migration capabilities the driver sets (qemu_caps, vmm_qemu.c). */
+enum qemu_cap {
+	QEMU_CAP_IGNORE_SHARED,
+	QEMU_CAP_PAUSE_BEFORE_SWITCHOVER,
+	QEMU_CAP_MULTIFD,
+	QEMU_CAP_RETURN_PATH,
+	QEMU_CAP_POSTCOPY_RAM,
+	QEMU_CAP_EVENTS,
+	QEMU_CAPS
+};
 
 /* struct vmm's priv. */
 struct qemu {
