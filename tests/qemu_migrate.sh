@@ -20,6 +20,7 @@
 #                      (every page of its region) passes there
 #   migrate B -> A     back, from a QEMU shmctl serve started; B is clean
 #   cancelled          Ctrl-C mid-way: the VM runs on at A and answers,
+#                      and a second migration before it is refused
 #   destination killed its QEMU SIGKILLed mid-way: the same; B is clean
 #   shmctl killed      SIGKILLed mid-way with QEMU stopped, as a scan of
 #                      its writes stops it: the same, QEMU runs again
@@ -213,7 +214,15 @@ migrate_broken() { # HOW
 		sleep 0.1
 	done
 	case $1 in
-	INT) kill -INT "$pid" ;;
+	INT)
+		# Before the Ctrl-C, a second migration of the VM: QEMU's
+		# monitor is the first one's.
+		check_exit "a second shmctl migrate of a VM on the move is refused" \
+			6 "no greeting in 5 s: another client has this monitor" \
+			on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" \
+			--to "$QEMU_B_IP" --key "$dir/key"
+		kill -INT "$pid"
+		;;
 	dest-kill) kill -KILL "$(qemu_pid_in b)" ;;
 	kill)
 		kill -STOP "$(qemu_pid_in a)"
@@ -246,7 +255,7 @@ clean_soon() { # NS
 	clean_on "$1"
 }
 
-plan 46
+plan 47
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"

@@ -27,10 +27,13 @@ static int qmp_fail(struct qmp *q, int err, const char *fmt, ...)
 	return err;
 }
 
-/* The next line QEMU sends, parsed; NULL (and q->err) if none came. */
-static struct json_object *qmp_read(struct qmp *q, int *err)
+/*
+ * The next line QEMU sends within @timeout_ms, parsed; NULL (and q->err)
+ * if none came.
+ */
+static struct json_object *qmp_read(struct qmp *q, int timeout_ms, int *err)
 {
-	uint64_t deadline = monotonic_ms() + QMP_TIMEOUT_MS;
+	uint64_t deadline = monotonic_ms() + timeout_ms;
 	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
 	struct json_object *obj;
 	char *nl;
@@ -46,7 +49,7 @@ static struct json_object *qmp_read(struct qmp *q, int *err)
 		}
 		if (now >= deadline || poll(&pfd, 1, deadline - now) == 0) {
 			*err = qmp_fail(q, -ETIMEDOUT, "QEMU did not answer in %d s",
-					QMP_TIMEOUT_MS / 1000);
+					timeout_ms / 1000);
 			return NULL;
 		}
 		n = read(q->fd, q->buf + q->len, sizeof(q->buf) - q->len);
@@ -77,7 +80,7 @@ static int qmp_answer(struct qmp *q, const char *cmd, struct json_object **ret)
 	struct json_object *obj, *val, *error;
 	int err = 0;
 
-	while ((obj = qmp_read(q, &err)) &&
+	while ((obj = qmp_read(q, QMP_TIMEOUT_MS, &err)) &&
 	       json_object_object_get_ex(obj, "event", NULL))
 		json_object_put(obj);
 	if (!obj)
@@ -149,6 +152,25 @@ int qmp_call(struct qmp *q, const char *cmd, const char *args, int fd,
 	return qmp_send(q, line, len, fd) ?: qmp_answer(q, cmd, ret);
 }
 
+/*
+ * QEMU greets each client it accepts at once, and takes one at a time per
+ * monitor: a connection it leaves unanswered most likely waits behind
+ * another client's. libvirtd keeps one to each of its domains' monitors,
+ * at DIR/domain-ID-NAME/monitor.sock.
+ */
+static int qmp_no_greeting(struct qmp *q, const char *path)
+{
+	const char *domain = strstr(path, "/domain-");
+
+	if (domain && !strcmp(strchrnul(domain + 1, '/'), "/monitor.sock"))
+		return qmp_fail(q, -EBUSY, "%s: no greeting in %d s: this is libvirt's %.*s, whose monitor libvirtd holds: shmctl does not move libvirt's domains",
+				path, QMP_GREETING_MS / 1000,
+				(int)(strchrnul(domain + 1, '/') - domain - 1),
+				domain + 1);
+	return qmp_fail(q, -EBUSY, "%s: no greeting in %d s: another client has this monitor (QEMU serves one at a time: is a migration of this VM running?), or QEMU hangs",
+			path, QMP_GREETING_MS / 1000);
+}
+
 int qmp_connect(struct qmp *q, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -171,8 +193,11 @@ int qmp_connect(struct qmp *q, const char *path)
 		err = qmp_fail(q, -errno, "%s: whose socket: %m", path);
 	} else {
 		q->pid = cred.pid;
-		greeting = qmp_read(q, &err);
-		if (greeting && !json_object_object_get_ex(greeting, "QMP", NULL))
+		greeting = qmp_read(q, QMP_GREETING_MS, &err);
+		if (err == -ETIMEDOUT)
+			err = qmp_no_greeting(q, path);
+		else if (greeting &&
+			 !json_object_object_get_ex(greeting, "QMP", NULL))
 			err = qmp_fail(q, -EPROTO, "%s: not a QMP monitor", path);
 		json_object_put(greeting);
 		if (!err)

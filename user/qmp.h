@@ -15,6 +15,8 @@
 #include <json-c/json.h>
 
 #define QMP_TIMEOUT_MS	30000
+/* QEMU greets a client as soon as it accepts it. */
+#define QMP_GREETING_MS	5000
 
 struct qmp {
 	int fd;			/* -1 when closed */
