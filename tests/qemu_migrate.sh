@@ -205,7 +205,8 @@ says_stalled() { # OUT
 # serve-kill (SIGKILL to B's shmctl serve, started again after).
 migrate_broken() { # HOW
 	local pid rc=0
-	rm -f "$dir/broken.out"
+	# There before the loop below reads it.
+	: >"$dir/broken.out"
 	ip netns exec "$qemu_net-a" "$SHMCTL" migrate "qemu:$(qmp_on a)" \
 		--to "$QEMU_B_IP" --key "$dir/key" >"$dir/broken.out" 2>&1 &
 	pid=$!

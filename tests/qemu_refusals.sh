@@ -6,8 +6,9 @@
 # change, and leaves QEMU as it was. RAM outside a memory backend, in one
 # that cannot be shared or is not shared; another accelerator; the KVM
 # dirty ring; a snapshot disk; a disk at a relative path; an option the
-# qemu driver does not know; a VM that never started. Each QEMU stays
-# paused from its start (-S): no guest needs to run for this.
+# qemu driver does not know; a VM that never started; a monitor libvirtd
+# holds (socat holds it here, at the path libvirt gives it). Each QEMU
+# stays paused from its start (-S): no guest needs to run for this.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/qemu.sh"
@@ -29,9 +30,11 @@ RAM=(-machine "q35,memory-backend=ram0" -object
 	"memory-backend-file,id=ram0,size=64M,mem-path=/dev/shm/shm-$name.ram,share=on")
 
 # shmctl migrate refuses a QEMU started (paused, in $dir) with ARGS,
-# saying PATTERN; that QEMU is still there, still paused.
+# saying PATTERN; that QEMU is still there, still paused. Its monitor is
+# $qmp, held by another client meanwhile if $hold is set.
+qmp=$dir/vm.qmp hold=
 refused() { # DESCRIPTION PATTERN ARGS...
-	local desc=$1 pattern=$2 qmp=$dir/vm.qmp out rc=0
+	local desc=$1 pattern=$2 out rc=0 holder=
 	shift 2
 	rm -f "$qmp"
 	if ! (cd "$dir" && qemu-system-x86_64 -name "$name" -S -m 64M -smp 1 \
@@ -42,8 +45,18 @@ refused() { # DESCRIPTION PATTERN ARGS...
 		not_ok "$desc (QEMU did not start)"
 		return
 	fi
+	if [[ -n $hold ]]; then
+		# Greeted: the monitor is the holder's.
+		socat -u "UNIX-CONNECT:$qmp" - >"$dir/held" &
+		holder=$!
+		for _ in $(seq 50); do
+			grep -q QMP "$dir/held" && break
+			sleep 0.1
+		done
+	fi
 	out=$("$SHMCTL" migrate "qemu:$qmp" --to 127.0.0.1 --key "$dir/key" \
 		--dry-run 2>&1) || rc=$?
+	[[ -n $holder ]] && kill "$holder" && wait "$holder" 2>/dev/null
 	diag "$out"
 	if ((rc == 6)) && grep -Eq -- "$pattern" <<<"$out" &&
 		"$QMP" "$qmp" query-status | grep -q '"status":"prelaunch"'; then
@@ -60,7 +73,7 @@ refused() { # DESCRIPTION PATTERN ARGS...
 	rm -f "/dev/shm/shm-$name.ram"
 }
 
-plan 9
+plan 10
 qemu_hold_code_patches
 
 refused "RAM outside a memory backend" \
@@ -87,5 +100,10 @@ refused "an option the driver does not know" \
 	-accel kvm "${RAM[@]}" -chardev null,id=c0
 refused "a VM that never started" \
 	"its VM is prelaunch, neither running nor paused" -accel kvm "${RAM[@]}"
+mkdir "$dir/domain-1-web"
+qmp=$dir/domain-1-web/monitor.sock hold=1
+refused "a libvirt domain, whose monitor libvirtd holds" \
+	"this is libvirt's domain-1-web, whose monitor libvirtd holds: shmctl does not move libvirt's domains" \
+	-accel kvm "${RAM[@]}"
 
 finish
