@@ -103,7 +103,8 @@ tx_bytes() { # HOST
 # The guest's QEMU at QMP quits, and its RAM file goes.
 quit_qemu() { # QMP PID
 	local ram
-	ram=$(tr '\0' '\n' <"/proc/$2/cmdline" | sed -n 's/.*mem-path=\([^,]*\).*/\1/p')
+	ram=$(tr '\0' '\n' 2>/dev/null <"/proc/$2/cmdline" |
+		sed -n 's/.*mem-path=\([^,]*\).*/\1/p')
 	"$QMP" "$1" quit >/dev/null 2>&1
 	for _ in $(seq 50); do
 		kill -0 "$2" 2>/dev/null || break
@@ -243,6 +244,8 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 		cat "$dir/q-$to.log" "$dir/q-$to.debug.log" 2>/dev/null | diag
 		record "$1" "$2" "$status" "$elapsed" - - - -
 		quit_qemu "$dqmp" "$dpid"
+		# A destination whose migration failed may be gone already.
+		rm -f "$dir/q-$to.ram"
 		return
 	fi
 	record "$1" "$2" ok $((setup + $(jq -r '."total-time"' <<<"$info"))) \
