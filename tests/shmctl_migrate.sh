@@ -194,9 +194,9 @@ check "the report measures the blackout" test -n "$blackout"
 check "the report measures the client gap" test -n "$gap"
 # The guest's last datagram leaves in the exit that sent it, after the
 # vCPU stopped running, later still if emulation deschedules the thread
-# in between (17 ms seen once): 30 ms of slack.
+# in between (17 ms seen once, 31 ms once in CI): 50 ms of slack.
 check "client gap ($gap us) >= blackout ($blackout us)" \
-	test "${gap:-0}" -ge $((${blackout:-1000000} - 30000))
+	test "${gap:-0}" -ge $((${blackout:-1000000} - 50000))
 check "shmctl downtime on its own sees that gap (${seen} us)" \
 	test "${seen:-0}" -ge $((${gap:-1000000} - 2000)) -a \
 	"${seen:-0}" -le $((${gap:-0} + 2000))
