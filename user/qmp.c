@@ -161,12 +161,12 @@ int qmp_call(struct qmp *q, const char *cmd, const char *args, int fd,
 static int qmp_no_greeting(struct qmp *q, const char *path)
 {
 	const char *domain = strstr(path, "/domain-");
+	const char *end = domain ? strchrnul(domain + 1, '/') : NULL;
 
-	if (domain && !strcmp(strchrnul(domain + 1, '/'), "/monitor.sock"))
+	if (end && !strcmp(end, "/monitor.sock"))
 		return qmp_fail(q, -EBUSY, "%s: no greeting in %d s: this is libvirt's %.*s, whose monitor libvirtd holds: shmctl does not move libvirt's domains",
 				path, QMP_GREETING_MS / 1000,
-				(int)(strchrnul(domain + 1, '/') - domain - 1),
-				domain + 1);
+				(int)(end - domain - 1), domain + 1);
 	return qmp_fail(q, -EBUSY, "%s: no greeting in %d s: another client has this monitor (QEMU serves one at a time: is a migration of this VM running?), or QEMU hangs",
 			path, QMP_GREETING_MS / 1000);
 }
