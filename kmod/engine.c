@@ -402,6 +402,13 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 		if (err)
 			goto fail;
 		engine->nr_streams++;
+		if (s->params.compress) {
+			err = shm_lz4_init(&engine->streams[i].lz4);
+			if (err) {
+				NL_SET_ERR_MSG(extack, "cannot compress: no LZ4 in this kernel (crypto module lz4)");
+				goto fail;
+			}
+		}
 	}
 	err = shm_vm_attach(&engine->vm, vm_fd, extack);
 	if (err)

@@ -36,18 +36,43 @@ void shm_held_free(struct shm_held *held)
 	atomic_set(&held->nr, 0);
 }
 
+static int shm_held_check(u16 as_id, u64 gfn, u32 count)
+{
+	if (as_id >= SHM_KVM_ADDRESS_SPACES ||
+	    gfn > BIT_ULL(SHM_HELD_GFN_BITS) - count)
+		return -ERANGE;
+	return 0;
+}
+
+/* Holds @page (NULL: a zero page) for @as_id and @gfn, or frees it. */
+static int shm_held_store(struct shm_held *held, u16 as_id, u64 gfn,
+			  struct page *page)
+{
+	void *old;
+
+	old = xa_store(&held->pages, shm_held_key(as_id, gfn),
+		       page ?: SHM_HELD_ZERO, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		if (page)
+			__free_page(page);
+		return xa_err(old);
+	}
+	if (old && !xa_is_value(old))
+		__free_page(old);
+	if (!old && atomic_inc_return(&held->nr) > SHM_HELD_MAX_PAGES)
+		return -E2BIG;
+	return 0;
+}
+
 int shm_held_recv(struct shm_held *held, struct shm_stream *stream,
 		  u16 as_id, u64 gfn, u32 count, bool zero)
 {
 	struct page *page = NULL;
-	void *old;
 	u32 i;
 	int err;
 
-	if (as_id >= SHM_KVM_ADDRESS_SPACES ||
-	    gfn > BIT_ULL(SHM_HELD_GFN_BITS) - count)
-		return -ERANGE;
-	for (i = 0; i < count; i++) {
+	err = shm_held_check(as_id, gfn, count);
+	for (i = 0; !err && i < count; i++) {
 		if (!zero) {
 			page = alloc_page(GFP_KERNEL);
 			if (!page)
@@ -58,19 +83,25 @@ int shm_held_recv(struct shm_held *held, struct shm_stream *stream,
 				return err;
 			}
 		}
-		old = xa_store(&held->pages, shm_held_key(as_id, gfn + i),
-			       page ?: SHM_HELD_ZERO, GFP_KERNEL);
-		if (xa_is_err(old)) {
-			if (page)
-				__free_page(page);
-			return xa_err(old);
-		}
-		if (old && !xa_is_value(old))
-			__free_page(old);
-		if (!old && atomic_inc_return(&held->nr) > SHM_HELD_MAX_PAGES)
-			return -E2BIG;
+		err = shm_held_store(held, as_id, gfn + i, page);
 	}
-	return 0;
+	return err;
+}
+
+int shm_held_copy(struct shm_held *held, u16 as_id, u64 gfn,
+		  const void *data)
+{
+	struct page *page;
+	int err;
+
+	err = shm_held_check(as_id, gfn, 1);
+	if (err)
+		return err;
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	memcpy_to_page(page, 0, data, PAGE_SIZE);
+	return shm_held_store(held, as_id, gfn, page);
 }
 
 /*

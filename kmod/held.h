@@ -39,6 +39,9 @@ void shm_held_free(struct shm_held *held);
  */
 int shm_held_recv(struct shm_held *held, struct shm_stream *stream,
 		  u16 as_id, u64 gfn, u32 count, bool zero);
+/* Holds a copy of the page at @data, as shm_held_recv() does. */
+int shm_held_copy(struct shm_held *held, u16 as_id, u64 gfn,
+		  const void *data);
 
 /* Where the VMM keeps some guest-physical memory (SHM_CMD_SESSION_PLACE). */
 struct shm_place {

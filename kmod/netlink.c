@@ -39,6 +39,7 @@ static const struct nla_policy shm_session_new_policy[SHM_SESSION_A_MAX + 1] = {
 	[SHM_SESSION_A_STREAMS] = NLA_POLICY_RANGE(NLA_U32, 1, SHM_MAX_STREAMS),
 	[SHM_SESSION_A_BANDWIDTH] = { .type = NLA_U64 },
 	[SHM_SESSION_A_OWNED] = { .type = NLA_FLAG },
+	[SHM_SESSION_A_COMPRESS] = { .type = NLA_FLAG },
 };
 
 static const struct nla_policy shm_session_id_policy[SHM_SESSION_A_MAX + 1] = {
@@ -200,7 +201,8 @@ static int shm_nl_fill_session(struct sk_buff *skb,
 			      SHM_SESSION_A_PAD) ||
 	    (s->reason[0] &&
 	     nla_put_string(skb, SHM_SESSION_A_REASON, s->reason)) ||
-	    (p->owner && nla_put_flag(skb, SHM_SESSION_A_OWNED)))
+	    (p->owner && nla_put_flag(skb, SHM_SESSION_A_OWNED)) ||
+	    (p->compress && nla_put_flag(skb, SHM_SESSION_A_COMPRESS)))
 		return -EMSGSIZE;
 	if (s->engine && (shm_nl_fill_memslots(skb, s->engine) ||
 			  shm_nl_fill_stats(skb, s->engine)))
@@ -329,6 +331,12 @@ static int shm_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 		params.bandwidth = nla_get_u64(attrs[SHM_SESSION_A_BANDWIDTH]);
 	if (nla_get_flag(attrs[SHM_SESSION_A_OWNED]))
 		params.owner = info->snd_portid;
+	params.compress = nla_get_flag(attrs[SHM_SESSION_A_COMPRESS]);
+	if (params.compress && params.role != SHM_ROLE_SOURCE) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SHM_SESSION_A_COMPRESS],
+				      "only a source compresses: a destination takes compressed pages as they come");
+		return -EINVAL;
+	}
 
 	mutex_lock(&sn->lock);
 	s = shm_session_new(sn, &params);

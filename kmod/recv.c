@@ -3,7 +3,8 @@
  * A destination stream: every frame from the wire is checked before it
  * touches guest memory (known type, reserved fields zero, the right round,
  * gfn and count in this stream's shard and inside one memslot of this VM);
- * then pages go straight from the socket into the guest. Pages for
+ * then pages go straight from the socket into the guest. A compressed
+ * page goes in only once it has made exactly one page. Pages for
  * addresses the VM does not map yet are held, bounded (held.h).
  */
 
@@ -52,20 +53,25 @@ static int shm_recv_place(struct shm_recv *r, const struct shm_wire_frame *f,
 	return 0;
 }
 
-static int shm_recv_hold(struct shm_recv *r, const struct shm_wire_frame *f,
-			 u32 count, bool zero)
+/* @err of holding a frame's pages: the refusals are the peer's doing. */
+static int shm_recv_held(struct shm_recv *r, const struct shm_wire_frame *f,
+			 int err)
 {
-	struct shm_stream *stream = r->stream;
-	int err;
-
-	err = shm_held_recv(&stream->engine->held, stream,
-			    be16_to_cpu(f->as_id), be64_to_cpu(f->arg), count,
-			    zero);
 	if (err == -E2BIG)
 		return shm_recv_reject(r, "too many pages for addresses the VM does not map", f);
 	if (err == -ERANGE)
 		return shm_recv_reject(r, "pages outside any VM's memory", f);
 	return err;
+}
+
+static int shm_recv_hold(struct shm_recv *r, const struct shm_wire_frame *f,
+			 u32 count, bool zero)
+{
+	return shm_recv_held(r, f, shm_held_recv(&r->stream->engine->held,
+						 r->stream,
+						 be16_to_cpu(f->as_id),
+						 be64_to_cpu(f->arg), count,
+						 zero));
 }
 
 /*
@@ -76,12 +82,36 @@ static int shm_recv_hold(struct shm_recv *r, const struct shm_wire_frame *f,
  * given, not a short read.
  */
 static int shm_recv_unwritable(struct shm_recv *r,
-			       const struct shm_wire_frame *f)
+			       const struct shm_wire_frame *f, u32 pages)
 {
 	shm_engine_fail(r->stream->engine, -EFAULT,
 			"cannot write the VM's memory at gfn %llu (%u pages): is the filesystem of its RAM file full?",
-			be64_to_cpu(f->arg), be32_to_cpu(f->count));
+			be64_to_cpu(f->arg), pages);
 	return -EFAULT;
+}
+
+/* The @len bytes of an LZ4 frame, unpacked into stream->lz4.page. */
+static int shm_recv_unpack(struct shm_recv *r, const struct shm_wire_frame *f,
+			   u32 len)
+{
+	struct shm_stream *stream = r->stream;
+	int err;
+
+	if (!stream->lz4.tfm) {
+		err = shm_lz4_init(&stream->lz4);
+		if (err) {
+			shm_engine_fail(stream->engine, err,
+					"cannot take compressed pages: no LZ4 in this kernel (%pe)",
+					ERR_PTR(err));
+			return err;
+		}
+	}
+	err = shm_stream_recv_bytes(stream, stream->lz4.packed, len);
+	if (err)
+		return err;
+	if (!shm_lz4_unpack(&stream->lz4, len))
+		return shm_recv_reject(r, "a compressed page that does not make one page", f);
+	return 0;
 }
 
 static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
@@ -107,7 +137,7 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 			err = shm_recv_hold(r, f, count, false);
 		else if (fault_in_writeable((char __user *)hva,
 					    (size_t)count * PAGE_SIZE))
-			err = shm_recv_unwritable(r, f);
+			err = shm_recv_unwritable(r, f, count);
 		else
 			err = shm_stream_recv_user(stream, hva,
 						   (size_t)count * PAGE_SIZE);
@@ -129,12 +159,35 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 			err = shm_recv_hold(r, f, count, true);
 		else if (!shm_holes_only(engine->vm.mm, hva, count * PAGE_SIZE) &&
 			 clear_user((void __user *)hva, (size_t)count * PAGE_SIZE))
-			err = shm_recv_unwritable(r, f);
+			err = shm_recv_unwritable(r, f, count);
 		if (err)
 			return err;
 		stream->round_pages += count;
 		stats.zero_pages = count;
 		stats.bytes = sizeof(*f);
+		shm_engine_count(engine, &stats);
+		return 0;
+	case SHM_WIRE_LZ4:
+		if (!count || count > SHM_WIRE_LZ4_MAX || f->flags)
+			return shm_recv_reject(r, "malformed compressed page", f);
+		err = shm_recv_place(r, f, 1, &hva) ?:
+		      shm_recv_unpack(r, f, count);
+		if (err)
+			return err;
+		if (!hva)
+			err = shm_recv_held(r, f,
+					    shm_held_copy(&engine->held,
+							  be16_to_cpu(f->as_id),
+							  be64_to_cpu(f->arg),
+							  stream->lz4.page));
+		else if (copy_to_user((void __user *)hva, stream->lz4.page,
+				      PAGE_SIZE))
+			err = shm_recv_unwritable(r, f, 1);
+		if (err)
+			return err;
+		stream->round_pages++;
+		stats.sent_pages = 1;
+		stats.bytes = sizeof(*f) + count;
 		shm_engine_count(engine, &stats);
 		return 0;
 	case SHM_WIRE_ROUND_END:

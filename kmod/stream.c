@@ -56,6 +56,7 @@ void shm_stream_release(struct shm_stream *stream)
 	if (stream->sock)
 		sockfd_put(stream->sock);
 	stream->sock = NULL;
+	shm_lz4_free(&stream->lz4);
 }
 
 int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
@@ -78,16 +79,25 @@ int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
 	return ret == sizeof(frame) ? 0 : ret < 0 ? ret : -EIO;
 }
 
-static int shm_stream_copy_page(struct shm_stream *stream, struct page *page)
+int shm_stream_send_bytes(struct shm_stream *stream, const void *buf,
+			  size_t len)
 {
-	struct kvec vec = { .iov_base = kmap_local_page(page),
-			    .iov_len = PAGE_SIZE };
+	struct kvec vec = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = { .msg_flags = MSG_MORE };
 	int ret;
 
-	ret = kernel_sendmsg(stream->sock, &msg, &vec, 1, PAGE_SIZE);
-	kunmap_local(vec.iov_base);
-	return ret == PAGE_SIZE ? 0 : ret < 0 ? ret : -EIO;
+	ret = kernel_sendmsg(stream->sock, &msg, &vec, 1, len);
+	return ret == len ? 0 : ret < 0 ? ret : -EIO;
+}
+
+static int shm_stream_copy_page(struct shm_stream *stream, struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	int err;
+
+	err = shm_stream_send_bytes(stream, addr, PAGE_SIZE);
+	kunmap_local(addr);
+	return err;
 }
 
 int shm_stream_send_pages(struct shm_stream *stream, struct page **pages,
@@ -118,33 +128,32 @@ int shm_stream_send_pages(struct shm_stream *stream, struct page **pages,
 	return 0;
 }
 
-int shm_stream_recv_frame(struct shm_stream *stream,
-			  struct shm_wire_frame *frame)
+int shm_stream_recv_bytes(struct shm_stream *stream, void *buf, size_t len)
 {
-	struct kvec vec = { .iov_base = frame, .iov_len = sizeof(*frame) };
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
 	struct msghdr msg = { .msg_flags = MSG_WAITALL };
 	int ret;
 
-	ret = kernel_recvmsg(stream->sock, &msg, &vec, 1, sizeof(*frame),
-			     MSG_WAITALL);
-	if (ret == sizeof(*frame))
+	ret = kernel_recvmsg(stream->sock, &msg, &vec, 1, len, MSG_WAITALL);
+	if (ret == len)
 		return 0;
 	return ret < 0 ? ret : -ECONNRESET;
 }
 
+int shm_stream_recv_frame(struct shm_stream *stream,
+			  struct shm_wire_frame *frame)
+{
+	return shm_stream_recv_bytes(stream, frame, sizeof(*frame));
+}
+
 int shm_stream_recv_page(struct shm_stream *stream, struct page *page)
 {
-	struct kvec vec = { .iov_base = kmap_local_page(page),
-			    .iov_len = PAGE_SIZE };
-	struct msghdr msg = { .msg_flags = MSG_WAITALL };
-	int ret;
+	void *addr = kmap_local_page(page);
+	int err;
 
-	ret = kernel_recvmsg(stream->sock, &msg, &vec, 1, PAGE_SIZE,
-			     MSG_WAITALL);
-	kunmap_local(vec.iov_base);
-	if (ret == PAGE_SIZE)
-		return 0;
-	return ret < 0 ? ret : -ECONNRESET;
+	err = shm_stream_recv_bytes(stream, addr, PAGE_SIZE);
+	kunmap_local(addr);
+	return err;
 }
 
 int shm_stream_recv_user(struct shm_stream *stream, unsigned long uaddr,

@@ -7,6 +7,8 @@
 #include <net/netlink.h>
 #include <shm/wire.h>
 
+#include "lz4.h"
+
 struct shm_engine;
 
 /* The pages a source stream has gathered for its next frame (send.c). */
@@ -28,6 +30,8 @@ struct shm_stream {
 	/* Pages of the current round so far, sent or written. */
 	u32 round_pages;
 	struct shm_run run;
+	/* A source's if its session compresses; a destination's from its first LZ4 frame. */
+	struct shm_lz4 lz4;
 };
 
 int shm_stream_attach(struct shm_stream *stream, int fd,
@@ -39,8 +43,11 @@ int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
 			  u16 as_id, u32 round, u32 count, u64 arg, bool more);
 int shm_stream_send_pages(struct shm_stream *stream, struct page **pages,
 			  unsigned int n);
+int shm_stream_send_bytes(struct shm_stream *stream, const void *buf,
+			  size_t len);
 int shm_stream_recv_frame(struct shm_stream *stream,
 			  struct shm_wire_frame *frame);
+int shm_stream_recv_bytes(struct shm_stream *stream, void *buf, size_t len);
 /* Receives one page into @page, a kernel page. */
 int shm_stream_recv_page(struct shm_stream *stream, struct page *page);
 /* Receives @len bytes straight into the adopted address space at @uaddr. */

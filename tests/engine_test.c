@@ -2,9 +2,10 @@
 /*
  * The memory engine of shm.ko between two VMs of this process, over TCP on
  * loopback: a source and a destination session attached, memory moved and
- * compared byte for byte; attach refusals; and a fake source that feeds the
- * destination malformed, out-of-range and truncated frames, each of which
- * must fail the session without touching guest memory.
+ * compared byte for byte, plain and compressed; attach refusals; and a fake
+ * source that feeds the destination malformed, out-of-range and truncated
+ * frames (compressed ones among them), each of which must fail the session
+ * without touching guest memory.
  *
  * The VMs here have memory but no vCPUs: what the guest would dirty is the
  * business of the tests with a running guest.
@@ -616,6 +617,57 @@ TEST_F(migration, zero_pages_travel_as_flags)
 		EXPECT_EQ(NULL, memchr(self->dst.slots[s].mem, 0xaa, layout[s].size));
 }
 
+/*
+ * Compressed: fill_source's zero and unlike pages, and every third page
+ * (page % 3 == 2) one byte repeated but for its number, which LZ4 makes a
+ * few dozen bytes of. The unlike pages go as they are.
+ */
+TEST_F(migration, compressed_pages_arrive_byte_exact)
+{
+	uint64_t page = 0, unlike = 0, shrinkable = 0, total;
+	struct nl_result res;
+	unsigned int s;
+	size_t off;
+
+	fill_source(&self->src);
+	for (s = 0; s < NR_SLOTS; s++) {
+		for (off = 0; off < layout[s].size; off += PAGE, page++) {
+			uint8_t *p = self->src.slots[s].mem + off;
+
+			if (page % 3 == 1) {
+				unlike++;
+				continue;
+			}
+			if (page % 3 == 0)
+				continue;
+			memset(p, 'a' + page % 26, PAGE);
+			memcpy(p + PAGE / 2, &page, sizeof(page));
+			shrinkable++;
+		}
+	}
+	ASSERT_EQ(0, nl_session_del(self->sk, self->src_id));
+	ASSERT_EQ(0, nl_session_new_compressing(self->sk, STREAMS,
+						&self->src_id));
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res));
+	final_round(_metadata, self);
+
+	ASSERT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
+	EXPECT_NE(NULL, res.attrs[SHM_SESSION_A_COMPRESS]);
+	total = stat_of(res.attrs, SHM_STATS_A_TOTAL_BYTES);
+	EXPECT_LT(unlike * PAGE, total);
+	EXPECT_GT(unlike * PAGE + shrinkable * PAGE / 20, total)
+		TH_LOG("%llu bytes sent for %llu unlike and %llu shrinkable pages",
+		       (unsigned long long)total, (unsigned long long)unlike,
+		       (unsigned long long)shrinkable);
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
+				    layout[s].size)) TH_LOG("slot %u differs", s);
+}
+
 TEST_F(migration, cancel_leaves_source_and_fails_destination)
 {
 	struct nl_result res;
@@ -721,6 +773,11 @@ struct frame_spec {
 	uint32_t round, count;
 	uint64_t arg;
 	int payload;	/* bytes of page data after the header */
+	/*
+	 * Or an LZ4 block that makes this many bytes of page data; count,
+	 * when 0, is its length.
+	 */
+	int lz4_makes;
 };
 
 /* Where a page held for a gfn the destination does not map may go. */
@@ -873,15 +930,92 @@ FIXTURE_VARIANT_ADD(fake_source, unknown_type) {
 	.frames = { HELLO, { .type = 0x7f, .round = 1 } }, .nr_frames = 2,
 	.reason = "unexpected frame type",
 };
+#define LZ4_AT(gfn) { .type = SHM_WIRE_LZ4, .round = 1, .arg = (gfn), \
+		      .lz4_makes = PAGE }
+FIXTURE_VARIANT_ADD(fake_source, compressed_page) {
+	.frames = { HELLO, LZ4_AT(5), END(1) }, .nr_frames = 3, .written = 1,
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_held) {
+	.frames = { HELLO, LZ4_AT(HOLE_GFN), END(1) }, .nr_frames = 3,
+	.held = HELD_IN_SLOT_0,
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_empty) {
+	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5 } },
+	.nr_frames = 2,
+	.reason = "malformed compressed page",
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_too_long) {
+	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
+			     .count = SHM_WIRE_LZ4_MAX + 1,
+			     .payload = SHM_WIRE_LZ4_MAX + 1 } },
+	.nr_frames = 2,
+	.reason = "malformed compressed page",
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_with_flags) {
+	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .flags = 1, .round = 1,
+			     .arg = 5, .lz4_makes = PAGE } },
+	.nr_frames = 2,
+	.reason = "malformed compressed page",
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_outside_memory) {
+	.frames = { HELLO, LZ4_AT(~0ULL) }, .nr_frames = 2,
+	.reason = "pages outside any VM's memory",
+};
+/* 0x5a as LZ4: five literals, then a match 23130 bytes back, before any. */
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_not_lz4) {
+	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
+			     .count = 100, .payload = 100 } },
+	.nr_frames = 2,
+	.reason = "a compressed page that does not make one page",
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_half_page) {
+	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
+			     .lz4_makes = PAGE / 2 } },
+	.nr_frames = 2,
+	.reason = "a compressed page that does not make one page",
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_truncated) {
+	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
+			     .count = 100, .lz4_makes = PAGE } },
+	.nr_frames = 2,
+	.reason = "stream 0 from the source failed",
+};
 FIXTURE_VARIANT_ADD(fake_source, truncated_page) {
 	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 1, .arg = 5,
 			     .count = 1, .payload = 100 } }, .nr_frames = 2,
 	.reason = "stream 0 from the source failed", .partial = true,
 };
 
+/*
+ * An LZ4 block (no frame header) into @out that makes @len (13 or more)
+ * bytes of 0x5a, the fake source's page data: one literal, a match of the
+ * byte before for all but the last five, which LZ4 wants as literals.
+ * Returns its length.
+ */
+static int lz4_block_of_5a(uint8_t *out, int len)
+{
+	int n = 0, match = len - 1 - 5 - 4;	/* LZ4 counts from 4 */
+
+	out[n++] = 0x10 | (match < 15 ? match : 15);
+	out[n++] = 0x5a;
+	out[n++] = 1;	/* the offset, 16-bit little endian */
+	out[n++] = 0;
+	if (match >= 15) {
+		for (match -= 15; match >= 255; match -= 255)
+			out[n++] = 255;
+		out[n++] = match;
+	}
+	out[n++] = 0x50;	/* five literals, nothing after */
+	memset(out + n, 0x5a, 5);
+	return n + 5;
+}
+
 static int send_frame(int fd, const struct frame_spec *spec)
 {
 	static uint8_t page[4 * PAGE];
+	uint8_t block[64];
+	int block_len = spec->lz4_makes ?
+			lz4_block_of_5a(block, spec->lz4_makes) : 0;
 	struct shm_wire_frame f = {
 		.magic = htobe16(spec->type == 0x47 ? 0x4745 : SHM_WIRE_MAGIC),
 		.type = spec->type,
@@ -889,7 +1023,7 @@ static int send_frame(int fd, const struct frame_spec *spec)
 		.as_id = htobe16(spec->as_id),
 		.reserved = htobe16(spec->reserved),
 		.round = htobe32(spec->round),
-		.count = htobe32(spec->count),
+		.count = htobe32(spec->count ?: block_len),
 		.arg = htobe64(spec->arg),
 	};
 
@@ -897,6 +1031,8 @@ static int send_frame(int fd, const struct frame_spec *spec)
 	if (send(fd, &f, sizeof(f), 0) != sizeof(f))
 		return -errno;
 	if (spec->payload && send(fd, page, spec->payload, 0) != spec->payload)
+		return -errno;
+	if (block_len && send(fd, block, block_len, 0) != block_len)
 		return -errno;
 	return 0;
 }

@@ -178,20 +178,34 @@ int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id)
 	return nl_session_new_streams(sk, role, SHM_DEFAULT_STREAMS, id);
 }
 
-int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
-			   uint32_t streams, uint32_t *id)
+static int session_new(struct nl_sock *sk, uint32_t role, uint32_t streams,
+		       bool compress, uint32_t *id)
 {
 	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_NEW, 0);
 	struct nl_result res;
 
 	nla_put_u32(msg, SHM_SESSION_A_ROLE, role);
 	nla_put_u32(msg, SHM_SESSION_A_STREAMS, streams);
+	if (compress)
+		nla_put_flag(msg, SHM_SESSION_A_COMPRESS);
 	if (nl_transact(sk, msg, &res, NULL, NULL))
 		return res.error;
 	if (!res.attrs[SHM_SESSION_A_ID])
 		return -EPROTO;
 	*id = nla_get_u32(res.attrs[SHM_SESSION_A_ID]);
 	return 0;
+}
+
+int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
+			   uint32_t streams, uint32_t *id)
+{
+	return session_new(sk, role, streams, false, id);
+}
+
+int nl_session_new_compressing(struct nl_sock *sk, uint32_t streams,
+			       uint32_t *id)
+{
+	return session_new(sk, SHM_ROLE_SOURCE, streams, true, id);
 }
 
 int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,

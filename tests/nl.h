@@ -55,6 +55,9 @@ int nl_next_event(struct nl_sock *sk, struct nlattr **attrs, int timeout_ms);
 int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id);
 int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
 			   uint32_t streams, uint32_t *id);
+/* A source that compresses (SHM_SESSION_A_COMPRESS). */
+int nl_session_new_compressing(struct nl_sock *sk, uint32_t streams,
+			       uint32_t *id);
 int nl_session_del(struct nl_sock *sk, uint32_t id);
 int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
 /* SHM_CMD_SESSION_{START,FINAL,CANCEL,RESUMED}: commands of the id alone. */

@@ -26,8 +26,7 @@ static int id_reply(struct nl_msg *reply, void *arg)
 	return 0;
 }
 
-int engine_open(struct engine *e, uint32_t role, const char *name,
-		uint32_t streams, uint32_t max_downtime_ms, uint64_t bandwidth)
+int engine_open(struct engine *e, const struct engine_params *p)
 {
 	struct nl_msg *msg;
 
@@ -45,12 +44,14 @@ int engine_open(struct engine *e, uint32_t role, const char *name,
 	msg = shm_nl_request_new(&e->nl, SHM_CMD_SESSION_NEW, 0);
 	if (!msg)
 		return -ENOMEM;
-	nla_put_u32(msg, SHM_SESSION_A_ROLE, role);
-	nla_put_string(msg, SHM_SESSION_A_NAME, name);
-	nla_put_u32(msg, SHM_SESSION_A_STREAMS, streams);
-	nla_put_u32(msg, SHM_SESSION_A_MAX_DOWNTIME_MS, max_downtime_ms);
-	nla_put_u64(msg, SHM_SESSION_A_BANDWIDTH, bandwidth);
+	nla_put_u32(msg, SHM_SESSION_A_ROLE, p->role);
+	nla_put_string(msg, SHM_SESSION_A_NAME, p->name);
+	nla_put_u32(msg, SHM_SESSION_A_STREAMS, p->streams);
+	nla_put_u32(msg, SHM_SESSION_A_MAX_DOWNTIME_MS, p->max_downtime_ms);
+	nla_put_u64(msg, SHM_SESSION_A_BANDWIDTH, p->bandwidth);
 	nla_put_flag(msg, SHM_SESSION_A_OWNED);
+	if (p->compress)
+		nla_put_flag(msg, SHM_SESSION_A_COMPRESS);
 	return shm_nl_request(&e->nl, msg, id_reply, e);
 }
 

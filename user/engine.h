@@ -35,9 +35,17 @@ struct engine_figures {
 	char reason[128];
 };
 
+/* A new session's (SHM_CMD_SESSION_NEW). */
+struct engine_params {
+	uint32_t role;
+	const char *name;
+	uint32_t streams, max_downtime_ms;
+	uint64_t bandwidth;	/* bytes per second, 0: no cap */
+	bool compress;		/* a source's: LZ4 where it shrinks a page */
+};
+
 /* Each returns 0 or a negative errno, the kernel's words in engine_why(). */
-int engine_open(struct engine *e, uint32_t role, const char *name,
-		uint32_t streams, uint32_t max_downtime_ms, uint64_t bandwidth);
+int engine_open(struct engine *e, const struct engine_params *p);
 int engine_attach(struct engine *e, int vm_fd, const int *fds,
 		  unsigned int nr);
 /* Destination, before the VMM loads its state: held pages go in. */

@@ -48,10 +48,10 @@
 
 #define MIGRATE_USAGE							\
 	"migrate VM --to HOST[:PORT] [--key FILE] [--max-downtime MS]\n" \
-	"        [--streams N] [--bandwidth RATE] [--max-migrations N]\n" \
-	"        [--watch-ip ADDR[@DEV]] [--stall-wait SECONDS]\n"	\
-	"        [--force-cutover] [--keep-source] [--verify] [--dry-run]\n" \
-	"        [--json]\n"							\
+	"        [--streams N] [--bandwidth RATE] [--compress]\n"	\
+	"        [--max-migrations N] [--watch-ip ADDR[@DEV]]\n"		\
+	"        [--stall-wait SECONDS] [--force-cutover] [--keep-source]\n" \
+	"        [--verify] [--dry-run] [--json]\n"			\
 	"        where VM is qemu:QMP_SOCKET (QEMU/KVM) or testvmm:SOCKET"
 /* At least this often; a round's end (an event) wakes it at once. */
 #define POLL_MS		200
@@ -64,7 +64,7 @@ struct migrate_opts {
 	const char *vm, *to, *key, *watch;
 	uint32_t max_downtime_ms, streams, max_migrations, stall_wait_s;
 	uint64_t bandwidth;
-	bool force, keep_source, verify, dry_run, json;
+	bool compress, force, keep_source, verify, dry_run, json;
 };
 
 /* One migration in flight, and what the report will say of it. */
@@ -460,6 +460,7 @@ static void report_json(struct migration *m, const struct engine_figures *f,
 	json_member_uint(&j, "clock_uncertainty_us", dt->uncertainty_ns / 1000);
 	json_member_uint(&j, "rounds", f->rounds);
 	json_member_uint(&j, "bytes", f->total_bytes);
+	json_member_bool(&j, "compress", m->o->compress);
 	json_member_uint(&j, "zero_pages", f->total_zero_pages);
 	json_member_uint(&j, "bytes_per_sec",
 			 total ? f->total_bytes * 1000 / total : 0);
@@ -497,7 +498,8 @@ static void report(struct migration *m)
 	printf("  paused       %llu ms (here, until the destination said it runs)\n",
 	       (unsigned long long)(m->t_end - m->t_pause));
 	printf("  rounds       %llu\n", (unsigned long long)f.rounds);
-	printf("  sent         %.1f MiB\n", f.total_bytes / 1048576.0);
+	printf("  sent         %.1f MiB%s\n", f.total_bytes / 1048576.0,
+	       m->o->compress ? " (LZ4 where it shrank a page)" : "");
 	printf("  zero pages   %llu, sent as flags\n",
 	       (unsigned long long)f.total_zero_pages);
 	printf("  throughput   %.1f MB/s on average\n",
@@ -530,8 +532,13 @@ static int migrate(struct migration *m)
 		return fail(m, -EOPNOTSUPP, "the %s driver cannot read guest RAM for --verify",
 			    m->vm.driver->name);
 	measure_start(&m->ms, m->vm.pid, m->o->watch);
-	err = engine_open(&m->e, SHM_ROLE_SOURCE, name, m->o->streams,
-			  m->o->max_downtime_ms, m->o->bandwidth);
+	err = engine_open(&m->e, &(struct engine_params){
+				.role = SHM_ROLE_SOURCE, .name = name,
+				.streams = m->o->streams,
+				.max_downtime_ms = m->o->max_downtime_ms,
+				.bandwidth = m->o->bandwidth,
+				.compress = m->o->compress,
+			  });
 	if (err)
 		return fail(m, err, "%s", engine_why(&m->e, err));
 	m->ctl = connect_peer(m, &key);
@@ -607,6 +614,9 @@ static int migrate_option(struct migrate_opts *o, int c, const char *arg)
 			return usage_error(MIGRATE_USAGE, "--stall-wait takes seconds, 0 to 3600, not '%s'",
 					   arg);
 		break;
+	case 'z':
+		o->compress = true;
+		break;
 	case 'f':
 		o->force = true;
 		break;
@@ -638,6 +648,7 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		{ "max-downtime", required_argument, NULL, 'd' },
 		{ "streams", required_argument, NULL, 's' },
 		{ "bandwidth", required_argument, NULL, 'b' },
+		{ "compress", no_argument, NULL, 'z' },
 		{ "max-migrations", required_argument, NULL, 'm' },
 		{ "watch-ip", required_argument, NULL, 'w' },
 		{ "stall-wait", required_argument, NULL, 'S' },

@@ -40,6 +40,7 @@ static const char *const session_attr_names[] = {
 	[SHM_SESSION_A_BANDWIDTH]	= "bandwidth",
 	[SHM_SESSION_A_AGE_MS]		= "age",
 	[SHM_SESSION_A_REASON]		= "reason",
+	[SHM_SESSION_A_COMPRESS]	= "compress",
 };
 
 /* Entry @i of a table indexed by value, or NULL past its end or in a gap. */

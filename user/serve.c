@@ -448,7 +448,10 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	}
 	snprintf(name, sizeof(name), "from %.58s", peer);
-	err = engine_open(&e, SHM_ROLE_DESTINATION, name, streams, 1, 0);
+	err = engine_open(&e, &(struct engine_params){
+				.role = SHM_ROLE_DESTINATION, .name = name,
+				.streams = streams, .max_downtime_ms = 1,
+			  });
 	if (err == -ENOENT) {
 		snprintf(why, sizeof(why), "shm.ko is not loaded on the destination: modprobe shm there");
 		goto fail;

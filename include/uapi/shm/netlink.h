@@ -31,6 +31,12 @@
  *	SHM_SESSION_A_MAX_DOWNTIME_MS	u32, 1..SHM_MAX_DOWNTIME_MS_LIMIT
  *	SHM_SESSION_A_STREAMS		u32, 1..SHM_MAX_STREAMS
  *	SHM_SESSION_A_BANDWIDTH		u64, bytes per second, 0 = no cap
+ *	SHM_SESSION_A_COMPRESS		flag, a source only: pages that LZ4
+ *					shrinks to SHM_WIRE_LZ4_MAX bytes or
+ *					fewer go compressed (wire.h): fewer
+ *					bytes on a slow link, for CPU time on
+ *					both hosts. A destination takes them
+ *					either way.
  *	SHM_SESSION_A_OWNED		flag: the session belongs to the netlink
  *					socket that created it; when that socket
  *					closes (its process exits, even killed),
@@ -52,6 +58,7 @@
  *	SHM_SESSION_A_MAX_DOWNTIME_MS	u32
  *	SHM_SESSION_A_STREAMS		u32
  *	SHM_SESSION_A_BANDWIDTH		u64
+ *	SHM_SESSION_A_COMPRESS		flag, if it compresses
  *	SHM_SESSION_A_AGE_MS		u64, milliseconds since creation
  *	SHM_SESSION_A_REASON		string, why it failed or was cancelled
  *	SHM_SESSION_A_OWNED		flag, if it was created owned
@@ -176,7 +183,7 @@
 #define SHM_GENL_MCGRP_EVENTS	"events"
 
 /* Version of the host-to-host data protocol; peers must match exactly. */
-#define SHM_PROTOCOL_VERSION	1
+#define SHM_PROTOCOL_VERSION	2
 
 #define SHM_NAME_MAX			64
 #define SHM_MAX_SESSIONS		1024
@@ -290,6 +297,7 @@ enum shm_session_attr {
 	SHM_SESSION_A_PLACES,
 	SHM_SESSION_A_TRACKER,
 	SHM_SESSION_A_SCAN_ROUND,
+	SHM_SESSION_A_COMPRESS,
 	__SHM_SESSION_A_MAX
 };
 #define SHM_SESSION_A_MAX (__SHM_SESSION_A_MAX - 1)
