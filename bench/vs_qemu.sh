@@ -5,7 +5,8 @@
 # Linux guest (tests/qemu.sh: 256 MiB, a 64 MiB region rewritten at a
 # chosen rate, an echo connection from the observer) moved back and forth
 # between two hosts over the same link, by each tool in turn: shm (shmctl
-# migrate, driver qemu), QEMU pre-copy, QEMU multifd (4 channels); idle,
+# migrate, driver qemu), shm-lz4 (the same, --compress), QEMU pre-copy,
+# QEMU multifd (4 channels); idle,
 # then rewriting memory ever faster; over a link shaped to 200 Mbit/s (the
 # wire is the limit), then over the bare veth (the hosts' CPUs are); last,
 # rewriting memory faster than a link shaped to 50 Mbit/s moves it, where
@@ -21,8 +22,9 @@
 # uplink counter); CPU seconds on the source host in the migration's own
 # threads: QEMU's migration and multifd threads, plus shm.ko's threads and
 # shmctl for shm (its QEMU's migration thread too, for the device state);
-# and
-# CPU per GiB on the wire. Both QEMU runs get QEMU's downtime limit set to
+# and CPU per GiB of guest memory moved (pages sent with their contents:
+# shm's "pages", QEMU's "normal-bytes"; not per GiB on the wire, which
+# compression shrinks). Both QEMU runs get QEMU's downtime limit set to
 # shm's default maximum (300 ms) and no bandwidth cap of their own. A QEMU
 # migration not done in SHM_BENCH_TIMEOUT seconds (90) is cancelled: "no
 # convergence" (QEMU itself would go on for ever); shm without
@@ -127,32 +129,34 @@ set_link() { # RATE
 }
 
 # Figures of the run just done, for the table: one line in $dir/results.
-record() { # RATE TOOL VERDICT TOTAL_MS DOWNTIME_US BYTES CPU_TICKS EXTRA_CPU_US
+record() { # RATE TOOL VERDICT TOTAL_MS DOWNTIME_US BYTES CPU_TICKS EXTRA_CPU_US MOVED_BYTES
 	echo "$link $*" >>"$dir/results"
 }
 
-run_shm() { # RATE
-	local to rc=0 b0 c0 t0 cpu out=$dir/shm.json
+run_shm() { # RATE TOOL (shm, or shm-lz4: --compress)
+	local to rc=0 b0 c0 t0 cpu out=$dir/shm.json opts=()
+	[[ $2 == shm-lz4 ]] && opts=(--compress)
 	to=$(other "$here")
 	b0=$(tx_bytes "$here") c0=$(cpu_snapshot "$pid") t0=$(date +%s%N)
 	# Ctrl-C, should it outlast QEMU's limit by a minute.
 	timeout -s INT -k 30 $((TIMEOUT + 60)) \
 		ip netns exec "$(ns "$here")" "$SHMCTL" migrate "qemu:$qmp" \
 		--to "$(addr "$to")" --key "$dir/key" --json --keep-source \
-		>"$out" 2>"$dir/shm.err" || rc=$?
+		"${opts[@]}" >"$out" 2>"$dir/shm.err" || rc=$?
 	if ((rc)); then
-		diag "shm: $(cat "$dir/shm.err")"
-		record "$1" shm "$( ((rc == 124)) && echo timed-out || echo gave-up)" \
-			$((($(date +%s%N) - t0) / 1000000)) - - - -
+		diag "$2: $(cat "$dir/shm.err")"
+		record "$1" "$2" "$( ((rc == 124)) && echo timed-out || echo gave-up)" \
+			$((($(date +%s%N) - t0) / 1000000)) - - - - -
 		return
 	fi
 	cpu=$(cpu_spent "$pid" "$c0")
-	jq -r '.blackout_why // empty | "shm: blackout not measured: " + .' "$out" | diag
-	jq -r '"shm: set up in \(.setup_ms) ms (destination started, streams open); \(.rounds) rounds; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
-	record "$1" shm ok "$(jq -r .total_ms "$out")" \
+	jq -r --arg t "$2" '.blackout_why // empty | $t + ": blackout not measured: " + .' "$out" | diag
+	jq -r --arg t "$2" '"\($t): set up in \(.setup_ms) ms (destination started, streams open); \(.rounds) rounds; \(.pages) pages in \(.bytes) bytes; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
+	record "$1" "$2" ok "$(jq -r .total_ms "$out")" \
 		"$(jq -r '.blackout_us // "-"' "$out")" \
 		$(($(tx_bytes "$here") - b0)) "$cpu" \
-		$(($(jq -r .cpu_shm_ko_us "$out") + $(jq -r .cpu_shmctl_us "$out")))
+		$(($(jq -r .cpu_shm_ko_us "$out") + $(jq -r .cpu_shmctl_us "$out"))) \
+		$(($(jq -r .pages "$out") * 4096))
 	quit_qemu "$qmp" "$pid"
 	here=$to
 	qmp=$(ls -t "$dir/run-$to"/qemu-"$name"-*/qmp | head -n1)
@@ -242,7 +246,7 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 		diag "$2: $status after $elapsed ms: $(jq -c '{status, "error-desc"}' <<<"$info")"
 		kill -0 "$dpid" 2>/dev/null || diag "$2: the destination QEMU is gone"
 		cat "$dir/q-$to.log" "$dir/q-$to.debug.log" 2>/dev/null | diag
-		record "$1" "$2" "$status" "$elapsed" - - - -
+		record "$1" "$2" "$status" "$elapsed" - - - - -
 		quit_qemu "$dqmp" "$dpid"
 		# A destination whose migration failed may be gone already.
 		rm -f "$dir/q-$to.ram"
@@ -253,7 +257,8 @@ run_qemu() { # RATE TOOL (qemu or multifd)
 			([.vms[] | select(.pid == $d)][0].first_entry_ns) -
 			([.vms[] | select(.pid == $s)][0].last_exit_ns) | . / 1000 | floor' \
 			"$dir/probe.json")" \
-		$(($(tx_bytes "$here") - b0)) "$cpu" 0
+		$(($(tx_bytes "$here") - b0)) "$cpu" 0 \
+		"$(jq -r '.ram."normal-bytes"' <<<"$info")"
 	diag "$2: started the destination in $setup ms; QEMU's own figures: total-time $(jq -r '."total-time"' <<<"$info") ms, downtime $(jq -r .downtime <<<"$info") ms, $(jq -r .ram.transferred <<<"$info") bytes of RAM"
 	quit_qemu "$qmp" "$pid"
 	here=$to qmp=$dqmp pid=$dpid
@@ -266,9 +271,9 @@ for run in $CASES; do
 	shaped=$link
 	guest_ctl rate "$rate" >/dev/null
 	sleep 3
-	for tool in shm qemu multifd; do
-		if [[ $tool == shm ]]; then
-			run_shm "$rate"
+	for tool in shm shm-lz4 qemu multifd; do
+		if [[ $tool == shm* ]]; then
+			run_shm "$rate" "$tool"
 		else
 			run_qemu "$rate" "$tool"
 		fi
@@ -287,57 +292,61 @@ awk -v tick="$TICK" '
 function cpu(t, x) { return t == "-" ? -1 : t / tick + x / 1e6 }
 # A downtime the probe did not catch is "-", never 0.
 function ms(v, fmt, div) { return v == "-" ? "-" : sprintf(fmt, v / div) }
+# CPU seconds per GiB of guest memory moved.
+function per_gib(k) { return moved[k] ? c[k] / (moved[k] / 2^30) : 0 }
 {
 	run = $1 " " $2; tool = $3
 	ok[run, tool] = $4 == "ok"; verdict[run, tool] = $4
 	total[run, tool] = $5; down[run, tool] = $6; bytes[run, tool] = $7
-	c[run, tool] = cpu($8, $9)
+	c[run, tool] = cpu($8, $9); moved[run, tool] = $10
 	if (!(run in seen)) { seen[run] = 1; order[n++] = run }
 }
 END {
-	split("shm qemu multifd", tools, " ")
+	nt = split("shm shm-lz4 qemu multifd", tools, " ")
 	printf "shm vs QEMU 7.2, 256 MiB guest (TCG: read the ratios)\n"
-	printf "%-8s %-8s %-8s %8s %12s %9s %7s %10s  %s\n", "link",
-	       "pages/s", "tool", "total s", "downtime ms", "wire MiB", "CPU s",
-	       "CPU s/GiB", "verdict"
+	printf "%-8s %-8s %-8s %8s %12s %9s %9s %7s %10s  %s\n", "link",
+	       "pages/s", "tool", "total s", "downtime ms", "wire MiB",
+	       "moved MiB", "CPU s", "CPU s/GiB", "verdict"
 	for (i = 0; i < n; i++) {
 		split(order[i], lr, " ")
-		for (t = 1; t <= 3; t++) {
+		for (t = 1; t <= nt; t++) {
 			k = order[i] SUBSEP tools[t]
 			if (!(k in verdict))
 				continue
 			if (!ok[k]) {
-				printf "%-8s %-8s %-8s %8.1f %12s %9s %7s %10s  %s\n",
+				printf "%-8s %-8s %-8s %8.1f %12s %9s %9s %7s %10s  %s\n",
 				       lr[1], lr[2], tools[t], total[k] / 1000, "-",
-				       "-", "-", "-", verdict[k]
+				       "-", "-", "-", "-", verdict[k]
 				continue
 			}
-			gib = bytes[k] / 2^30
-			printf "%-8s %-8s %-8s %8.1f %12s %9.1f %7.2f %10.2f  ok\n",
+			printf "%-8s %-8s %-8s %8.1f %12s %9.1f %9.1f %7.2f %10.2f  ok\n",
 			       lr[1], lr[2], tools[t], total[k] / 1000,
-			       ms(down[k], "%.1f", 1000), bytes[k] / 2^20, c[k],
-			       gib ? c[k] / gib : 0
+			       ms(down[k], "%.1f", 1000), bytes[k] / 2^20,
+			       moved[k] / 2^20, c[k], per_gib(k)
 		}
 	}
 	printf "\nratios shm / QEMU (targets: total <= 0.7, downtime <= 0.7, CPU per GiB <= 0.5)\n"
-	printf "%-8s %-8s %-8s %7s %9s %8s\n", "link", "pages/s", "vs", "total",
-	       "downtime", "CPU/GiB"
+	printf "%-8s %-8s %-8s %-8s %7s %9s %8s\n", "link", "pages/s", "shm", "vs",
+	       "total", "downtime", "CPU/GiB"
 	for (i = 0; i < n; i++) {
 		split(order[i], lr, " ")
-		for (t = 2; t <= 3; t++) {
-			s = order[i] SUBSEP "shm"; q = order[i] SUBSEP tools[t]
-			if (!(q in verdict))
-				continue
-			if (ok[s] && ok[q])
-				printf "%-8s %-8s %-8s %7.2f %9s %8.2f\n", lr[1], lr[2],
-				       tools[t], total[s] / total[q],
-				       down[q] == "-" ? "-" : ms(down[s], "%.2f", down[q]),
-				       (c[s] / (bytes[s] / 2^30)) / (c[q] / (bytes[q] / 2^30))
-			else
-				printf "%-8s %-8s %-8s shm %s after %.1f s, %s %s after %.1f s\n",
-				       lr[1], lr[2], tools[t], verdict[s], total[s] / 1000,
-				       tools[t], verdict[q], total[q] / 1000
-		}
+		for (u = 1; u <= 2; u++)
+			for (t = 3; t <= nt; t++) {
+				s = order[i] SUBSEP tools[u]; q = order[i] SUBSEP tools[t]
+				if (!(s in verdict) || !(q in verdict))
+					continue
+				if (ok[s] && ok[q])
+					printf "%-8s %-8s %-8s %-8s %7.2f %9s %8.2f\n",
+					       lr[1], lr[2], tools[u], tools[t],
+					       total[s] / total[q],
+					       down[q] == "-" ? "-" : ms(down[s], "%.2f", down[q]),
+					       per_gib(s) / per_gib(q)
+				else
+					printf "%-8s %-8s %-8s %-8s %s after %.1f s, %s %s after %.1f s\n",
+					       lr[1], lr[2], tools[u], tools[t], verdict[s],
+					       total[s] / 1000, tools[t], verdict[q],
+					       total[q] / 1000
+			}
 	}
 }' "$dir/results" | diag
 finish

@@ -159,6 +159,7 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 	engine->rounds_done = round;
 	engine->total_bytes += engine->last.bytes;
 	engine->total_zero_pages += engine->last.zero_pages;
+	engine->total_sent_pages += engine->last.sent_pages;
 	if (ns && engine->last.bytes)
 		engine->bytes_per_sec = div64_u64(engine->last.bytes *
 						  NSEC_PER_SEC, ns);

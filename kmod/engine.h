@@ -75,6 +75,7 @@ struct shm_engine {
 	u32 rounds_done;
 	u64 total_bytes;
 	u64 total_zero_pages;
+	u64 total_sent_pages;
 	u64 cpu_ns;		/* the threads', added as each is reaped */
 	u64 dirty_now;		/* pages dirty for the next round */
 	u64 dirty_rate;		/* pages/s, while they were gathered */

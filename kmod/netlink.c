@@ -131,7 +131,7 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 {
 	enum shm_convergence convergence;
 	struct shm_round_stats last, cur;
-	u64 rounds, total, total_zero, rate, dirty_rate, cpu_ns;
+	u64 rounds, total, total_zero, total_sent, rate, dirty_rate, cpu_ns;
 	struct nlattr *nest;
 
 	spin_lock(&engine->lock);
@@ -140,6 +140,7 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 	rounds = engine->rounds_done;
 	total = engine->total_bytes + cur.bytes;
 	total_zero = engine->total_zero_pages + cur.zero_pages;
+	total_sent = engine->total_sent_pages + cur.sent_pages;
 	dirty_rate = engine->dirty_rate;
 	rate = engine->bytes_per_sec;
 	convergence = engine->convergence;
@@ -167,6 +168,8 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 			   SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_CPU_NS, cpu_ns, SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_ZERO_PAGES, total_zero,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_SENT_PAGES, total_sent,
 			   SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_ROUND_PAGES, cur.dirty_pages,
 			   SHM_STATS_A_PAD) ||

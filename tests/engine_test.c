@@ -658,6 +658,8 @@ TEST_F(migration, compressed_pages_arrive_byte_exact)
 	ASSERT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
 	EXPECT_NE(NULL, res.attrs[SHM_SESSION_A_COMPRESS]);
 	total = stat_of(res.attrs, SHM_STATS_A_TOTAL_BYTES);
+	EXPECT_EQ(unlike + shrinkable,
+		  stat_of(res.attrs, SHM_STATS_A_TOTAL_SENT_PAGES));
 	EXPECT_LT(unlike * PAGE, total);
 	EXPECT_GT(unlike * PAGE + shrinkable * PAGE / 20, total)
 		TH_LOG("%llu bytes sent for %llu unlike and %llu shrinkable pages",
@@ -939,46 +941,30 @@ FIXTURE_VARIANT_ADD(fake_source, compressed_page_held) {
 	.frames = { HELLO, LZ4_AT(HOLE_GFN), END(1) }, .nr_frames = 3,
 	.held = HELD_IN_SLOT_0,
 };
-FIXTURE_VARIANT_ADD(fake_source, compressed_page_empty) {
-	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5 } },
-	.nr_frames = 2,
-	.reason = "malformed compressed page",
-};
-FIXTURE_VARIANT_ADD(fake_source, compressed_page_too_long) {
-	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
-			     .count = SHM_WIRE_LZ4_MAX + 1,
-			     .payload = SHM_WIRE_LZ4_MAX + 1 } },
-	.nr_frames = 2,
-	.reason = "malformed compressed page",
-};
-FIXTURE_VARIANT_ADD(fake_source, compressed_page_with_flags) {
-	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .flags = 1, .round = 1,
-			     .arg = 5, .lz4_makes = PAGE } },
-	.nr_frames = 2,
-	.reason = "malformed compressed page",
-};
+/* An LZ4 frame for gfn 5, its other fields as given, refused for WHY. */
+#define LZ4_REFUSED(name, why, ...)					\
+	FIXTURE_VARIANT_ADD(fake_source, name) {			\
+		.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1,	\
+				     .arg = 5, __VA_ARGS__ } },		\
+		.nr_frames = 2, .reason = why,				\
+	}
+LZ4_REFUSED(compressed_page_empty, "malformed compressed page", .count = 0);
+LZ4_REFUSED(compressed_page_too_long, "malformed compressed page",
+	    .count = SHM_WIRE_LZ4_MAX + 1, .payload = SHM_WIRE_LZ4_MAX + 1);
+LZ4_REFUSED(compressed_page_with_flags, "malformed compressed page",
+	    .flags = 1, .lz4_makes = PAGE);
+/* 0x5a as LZ4: five literals, then a match 23130 bytes back, before any. */
+LZ4_REFUSED(compressed_page_not_lz4,
+	    "a compressed page that does not make one page",
+	    .count = 100, .payload = 100);
+LZ4_REFUSED(compressed_half_page,
+	    "a compressed page that does not make one page",
+	    .lz4_makes = PAGE / 2);
+LZ4_REFUSED(compressed_page_truncated, "stream 0 from the source failed",
+	    .count = 100, .lz4_makes = PAGE);
 FIXTURE_VARIANT_ADD(fake_source, compressed_page_outside_memory) {
 	.frames = { HELLO, LZ4_AT(~0ULL) }, .nr_frames = 2,
 	.reason = "pages outside any VM's memory",
-};
-/* 0x5a as LZ4: five literals, then a match 23130 bytes back, before any. */
-FIXTURE_VARIANT_ADD(fake_source, compressed_page_not_lz4) {
-	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
-			     .count = 100, .payload = 100 } },
-	.nr_frames = 2,
-	.reason = "a compressed page that does not make one page",
-};
-FIXTURE_VARIANT_ADD(fake_source, compressed_half_page) {
-	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
-			     .lz4_makes = PAGE / 2 } },
-	.nr_frames = 2,
-	.reason = "a compressed page that does not make one page",
-};
-FIXTURE_VARIANT_ADD(fake_source, compressed_page_truncated) {
-	.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1, .arg = 5,
-			     .count = 100, .lz4_makes = PAGE } },
-	.nr_frames = 2,
-	.reason = "stream 0 from the source failed",
 };
 FIXTURE_VARIANT_ADD(fake_source, truncated_page) {
 	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 1, .arg = 5,

@@ -256,7 +256,7 @@ clean_soon() { # NS
 	clean_on "$1"
 }
 
-plan 47
+plan 48
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"
@@ -339,15 +339,17 @@ check "A -> B: B's QEMU has its own capabilities back (no x-ignore-shared)" \
 	caps_are "$(qmp_on b)" x-ignore-shared=false pause-before-switchover=false \
 	events=false
 
-# --- B to A, from the QEMU that shmctl serve started on B.
-if migrate b "$QEMU_A_IP" "$dir/ba.out" --verify; then
-	ok "B -> A: migrated back, memory equal at the pause"
+# --- B to A, from the QEMU that shmctl serve started on B, compressed.
+if migrate b "$QEMU_A_IP" "$dir/ba.out" --verify --compress; then
+	ok "B -> A: migrated back compressed, memory equal at the pause"
 else
 	diag <"$dir/ba.out.err"
 	diag <"$dir/serve-a.log"
-	not_ok "B -> A: migrated back, memory equal at the pause"
+	not_ok "B -> A: migrated back compressed, memory equal at the pause"
 fi
 diag <"$dir/ba.out"
+check "B -> A: the report says pages went compressed" \
+	grep -q "LZ4 where it shrank a page" "$dir/ba.out"
 if qemu_in a && qemu_runs "$(qmp_on a)" && ! qemu_in b; then
 	ok "B -> A: QEMU runs the VM on A"
 else

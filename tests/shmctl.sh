@@ -16,7 +16,8 @@ cleanup() {
 trap cleanup EXIT
 
 check_exit "--help lists the commands" 0 "session" "$SHMCTL" --help
-check_exit "--version names the protocol" 0 "protocol version 1" "$SHMCTL" --version
+check_exit "--version names the protocols" 0 \
+	"data protocol version 2, control protocol version 1" "$SHMCTL" --version
 check_exit "no command" 2 "no command" "$SHMCTL"
 check_exit "unknown command" 2 "unknown command 'frobnicate'" "$SHMCTL" frobnicate
 check_exit "unknown option" 2 "unknown option" "$SHMCTL" session list --colour
@@ -44,7 +45,7 @@ check "session show --json" jq -e --argjson id "${id:-0}" \
 	 .bandwidth == 1073741824' <<<"$("$SHMCTL" --json session show "$id")"
 check "session list --json is an array" jq -e 'length == 1' \
 	<<<"$("$SHMCTL" session list --json)"
-check "info --json" jq -e '.protocol == 1 and .sessions == 1 and
+check "info --json" jq -e '.protocol == 2 and .sessions == 1 and
 	.max_sessions == 1024' <<<"$("$SHMCTL" info --json)"
 
 check_exit "unprivileged session new refused" 4 "permission denied" \
@@ -70,4 +71,15 @@ check_exit "info without the module" 3 "not loaded.*(modprobe|insmod)" "$SHMCTL"
 check_exit "session list without the module" 3 "not loaded" "$SHMCTL" session list
 check_exit "trace without the module" 3 "not loaded" "$SHMCTL" trace --duration 1
 insmod "$SHM_KO"
+
+# A source that compresses; a destination is refused.
+zip=$("$SHMCTL" session new --role source --compress) || zip=
+check "session new --compress: show says so" jq -e '.compress' \
+	<<<"$("$SHMCTL" --json session show "${zip:-0}")"
+check_exit "session new --compress: text says lz4" 0 "compress: +lz4" \
+	"$SHMCTL" session show "${zip:-0}"
+check_exit "a destination that compresses is refused" 1 "only a source compresses" \
+	"$SHMCTL" session new --role destination --compress
+"$SHMCTL" session del "${zip:-0}"
+
 finish

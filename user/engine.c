@@ -162,6 +162,7 @@ static int figures_reply(struct nl_msg *reply, void *arg)
 		f->dirty_rate = u64_of(st, SHM_STATS_A_DIRTY_RATE);
 		f->throughput = u64_of(st, SHM_STATS_A_THROUGHPUT);
 		f->total_bytes = u64_of(st, SHM_STATS_A_TOTAL_BYTES);
+		f->total_sent_pages = u64_of(st, SHM_STATS_A_TOTAL_SENT_PAGES);
 		f->total_zero_pages = u64_of(st, SHM_STATS_A_TOTAL_ZERO_PAGES);
 		f->round_pages = u64_of(st, SHM_STATS_A_ROUND_PAGES);
 		f->round_done = u64_of(st, SHM_STATS_A_ROUND_DONE_PAGES);

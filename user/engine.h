@@ -29,7 +29,8 @@ struct engine_figures {
 	/* The last round done. */
 	uint64_t rounds, dirty, bytes, duration_ns, dirty_rate, throughput;
 	/* So far, and of the round running now. */
-	uint64_t total_bytes, total_zero_pages, round_pages, round_done;
+	uint64_t total_bytes, total_sent_pages, total_zero_pages;
+	uint64_t round_pages, round_done;
 	uint64_t estimate_ms, memory_bytes;
 	uint64_t cpu_ns;	/* shm.ko's threads, once the session ended */
 	char reason[128];

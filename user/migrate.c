@@ -460,6 +460,7 @@ static void report_json(struct migration *m, const struct engine_figures *f,
 	json_member_uint(&j, "clock_uncertainty_us", dt->uncertainty_ns / 1000);
 	json_member_uint(&j, "rounds", f->rounds);
 	json_member_uint(&j, "bytes", f->total_bytes);
+	json_member_uint(&j, "pages", f->total_sent_pages);
 	json_member_bool(&j, "compress", m->o->compress);
 	json_member_uint(&j, "zero_pages", f->total_zero_pages);
 	json_member_uint(&j, "bytes_per_sec",
@@ -498,8 +499,11 @@ static void report(struct migration *m)
 	printf("  paused       %llu ms (here, until the destination said it runs)\n",
 	       (unsigned long long)(m->t_end - m->t_pause));
 	printf("  rounds       %llu\n", (unsigned long long)f.rounds);
-	printf("  sent         %.1f MiB%s\n", f.total_bytes / 1048576.0,
-	       m->o->compress ? " (LZ4 where it shrank a page)" : "");
+	printf("  sent         %.1f MiB", f.total_bytes / 1048576.0);
+	if (m->o->compress)
+		printf(" for %.1f MiB of pages (LZ4 where it shrank a page)",
+		       f.total_sent_pages * (double)SHM_WIRE_PAGE_SIZE / 1048576.0);
+	putchar('\n');
 	printf("  zero pages   %llu, sent as flags\n",
 	       (unsigned long long)f.total_zero_pages);
 	printf("  throughput   %.1f MB/s on average\n",

@@ -346,7 +346,7 @@ enum shm_stats_attr {
 	SHM_STATS_A_PAD,
 	SHM_STATS_A_ROUNDS,		/* rounds done */
 	SHM_STATS_A_DIRTY_PAGES,	/* pages found dirty for the round */
-	SHM_STATS_A_SENT_PAGES,		/* pages sent whole */
+	SHM_STATS_A_SENT_PAGES,		/* pages sent, as they are or LZ4 */
 	SHM_STATS_A_ZERO_PAGES,		/* pages sent as a zero flag */
 	SHM_STATS_A_BYTES,		/* bytes put on the wire */
 	SHM_STATS_A_DURATION_NS,
@@ -357,6 +357,7 @@ enum shm_stats_attr {
 	SHM_STATS_A_ROUND_PAGES,	/* pages the running round sends */
 	SHM_STATS_A_ROUND_DONE_PAGES,	/* ... of which sent so far */
 	SHM_STATS_A_CPU_NS,		/* shm.ko's threads, once ended */
+	SHM_STATS_A_TOTAL_SENT_PAGES,	/* all rounds, the running one too */
 	__SHM_STATS_A_MAX
 };
 #define SHM_STATS_A_MAX (__SHM_STATS_A_MAX - 1)
