@@ -72,7 +72,7 @@ static int shm_send_packed(struct shm_stream *stream,
 				  sizeof(struct shm_wire_frame) + len) ?:
 	      shm_stream_send_frame(stream, SHM_WIRE_LZ4, 0, slot->as_id,
 				    round, len, gfn, true) ?:
-	      shm_stream_send_bytes(stream, stream->lz4.packed, len);
+	      shm_stream_send_bytes(stream, stream->lz4.packed, len, true);
 	if (err)
 		return err;
 	stream->round_pages++;

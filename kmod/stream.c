@@ -59,6 +59,17 @@ void shm_stream_release(struct shm_stream *stream)
 	shm_lz4_free(&stream->lz4);
 }
 
+int shm_stream_send_bytes(struct shm_stream *stream, const void *buf,
+			  size_t len, bool more)
+{
+	struct kvec vec = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_flags = more ? MSG_MORE : 0 };
+	int ret;
+
+	ret = kernel_sendmsg(stream->sock, &msg, &vec, 1, len);
+	return ret == len ? 0 : ret < 0 ? ret : -EIO;
+}
+
 int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
 			  u16 as_id, u32 round, u32 count, u64 arg, bool more)
 {
@@ -71,23 +82,8 @@ int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
 		.count = cpu_to_be32(count),
 		.arg = cpu_to_be64(arg),
 	};
-	struct kvec vec = { .iov_base = &frame, .iov_len = sizeof(frame) };
-	struct msghdr msg = { .msg_flags = more ? MSG_MORE : 0 };
-	int ret;
 
-	ret = kernel_sendmsg(stream->sock, &msg, &vec, 1, sizeof(frame));
-	return ret == sizeof(frame) ? 0 : ret < 0 ? ret : -EIO;
-}
-
-int shm_stream_send_bytes(struct shm_stream *stream, const void *buf,
-			  size_t len)
-{
-	struct kvec vec = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_flags = MSG_MORE };
-	int ret;
-
-	ret = kernel_sendmsg(stream->sock, &msg, &vec, 1, len);
-	return ret == len ? 0 : ret < 0 ? ret : -EIO;
+	return shm_stream_send_bytes(stream, &frame, sizeof(frame), more);
 }
 
 static int shm_stream_copy_page(struct shm_stream *stream, struct page *page)
@@ -95,7 +91,7 @@ static int shm_stream_copy_page(struct shm_stream *stream, struct page *page)
 	void *addr = kmap_local_page(page);
 	int err;
 
-	err = shm_stream_send_bytes(stream, addr, PAGE_SIZE);
+	err = shm_stream_send_bytes(stream, addr, PAGE_SIZE, true);
 	kunmap_local(addr);
 	return err;
 }

@@ -30,7 +30,10 @@ struct shm_stream {
 	/* Pages of the current round so far, sent or written. */
 	u32 round_pages;
 	struct shm_run run;
-	/* A source's if its session compresses; a destination's from its first LZ4 frame. */
+	/*
+	 * A source's if its session compresses; a destination's from its
+	 * first LZ4 frame on.
+	 */
 	struct shm_lz4 lz4;
 };
 
@@ -43,8 +46,9 @@ int shm_stream_send_frame(struct shm_stream *stream, u8 type, u8 flags,
 			  u16 as_id, u32 round, u32 count, u64 arg, bool more);
 int shm_stream_send_pages(struct shm_stream *stream, struct page **pages,
 			  unsigned int n);
+/* MSG_MORE if @more: a frame's header or page data, more to follow. */
 int shm_stream_send_bytes(struct shm_stream *stream, const void *buf,
-			  size_t len);
+			  size_t len, bool more);
 int shm_stream_recv_frame(struct shm_stream *stream,
 			  struct shm_wire_frame *frame);
 int shm_stream_recv_bytes(struct shm_stream *stream, void *buf, size_t len);
