@@ -38,6 +38,9 @@ set -u
 # second the guest rewrites.
 CASES=${SHM_BENCH_CASES:-200mbit/0 200mbit/1000 200mbit/4000 veth/0 veth/1000 veth/4000 50mbit/4000}
 TIMEOUT=${SHM_BENCH_TIMEOUT:-90}
+# Each run's tools, in the order of the table; the ratios set each of
+# shm's (shm*) against each of QEMU's.
+TOOLS="shm shm-lz4 qemu multifd"
 TICK=$(getconf CLK_TCK)
 
 qemu_required
@@ -271,7 +274,7 @@ for run in $CASES; do
 	shaped=$link
 	guest_ctl rate "$rate" >/dev/null
 	sleep 3
-	for tool in shm shm-lz4 qemu multifd; do
+	for tool in $TOOLS; do
 		if [[ $tool == shm* ]]; then
 			run_shm "$rate" "$tool"
 		else
@@ -288,7 +291,7 @@ done
 guest_echo_wait "$dir/echo.out" stop | diag
 
 # The table, then the ratios.
-awk -v tick="$TICK" '
+awk -v tick="$TICK" -v tool_list="$TOOLS" '
 function cpu(t, x) { return t == "-" ? -1 : t / tick + x / 1e6 }
 # A downtime the probe did not catch is "-", never 0.
 function ms(v, fmt, div) { return v == "-" ? "-" : sprintf(fmt, v / div) }
@@ -302,7 +305,7 @@ function per_gib(k) { return moved[k] ? c[k] / (moved[k] / 2^30) : 0 }
 	if (!(run in seen)) { seen[run] = 1; order[n++] = run }
 }
 END {
-	nt = split("shm shm-lz4 qemu multifd", tools, " ")
+	nt = split(tool_list, tools, " ")
 	printf "shm vs QEMU 7.2, 256 MiB guest (TCG: read the ratios)\n"
 	printf "%-8s %-8s %-8s %8s %12s %9s %9s %7s %10s  %s\n", "link",
 	       "pages/s", "tool", "total s", "downtime ms", "wire MiB",
@@ -330,10 +333,11 @@ END {
 	       "total", "downtime", "CPU/GiB"
 	for (i = 0; i < n; i++) {
 		split(order[i], lr, " ")
-		for (u = 1; u <= 2; u++)
-			for (t = 3; t <= nt; t++) {
+		for (u = 1; u <= nt; u++)
+			for (t = 1; t <= nt; t++) {
 				s = order[i] SUBSEP tools[u]; q = order[i] SUBSEP tools[t]
-				if (!(s in verdict) || !(q in verdict))
+				if (tools[u] !~ /^shm/ || tools[t] ~ /^shm/ ||
+				    !(s in verdict) || !(q in verdict))
 					continue
 				if (ok[s] && ok[q])
 					printf "%-8s %-8s %-8s %-8s %7.2f %9s %8.2f\n",
