@@ -24,7 +24,7 @@ B := build
 CC := gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
-PKGS := libnl-genl-3.0 libbpf json-c
+PKGS := libnl-genl-3.0 libbpf json-c libvirt libvirt-qemu
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit \
 	  -Iinclude/uapi -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \

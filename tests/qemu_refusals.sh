@@ -103,7 +103,7 @@ refused "a VM that never started" \
 mkdir "$dir/domain-1-web"
 qmp=$dir/domain-1-web/monitor.sock hold=1
 refused "a libvirt domain, whose monitor libvirtd holds" \
-	"this is libvirt's domain-1-web, whose monitor libvirtd holds: shmctl does not move libvirt's domains" \
+	"this is libvirt's domain-1-web, whose monitor libvirtd holds: name the domain as libvirt:NAME" \
 	-accel kvm "${RAM[@]}"
 
 finish

@@ -91,6 +91,30 @@ out:
 		close(pfd.fd);
 }
 
+/* libvirtd holds the monitor: virsh passes the command on. */
+static void guard_virsh(const struct guard_undo *u)
+{
+	struct timespec pause = { .tv_nsec = 500000000 };
+	int try, status;
+	pid_t child;
+
+	for (try = 0; try < GUARD_QMP_TRIES; try++) {
+		child = fork();
+		if (!child) {
+			execlp("virsh", "virsh", "-q", "-c", u->libvirt_uri,
+			       "qemu-monitor-command", "--return-value",
+			       u->libvirt_domain, u->qmp_command, (char *)NULL);
+			_exit(127);
+		}
+		if (child < 0 || waitpid(child, &status, 0) != child ||
+		    (WIFEXITED(status) && WEXITSTATUS(status) == 127))
+			return;
+		if (WIFEXITED(status) && !WEXITSTATUS(status))
+			return;
+		nanosleep(&pause, NULL);
+	}
+}
+
 static int guard_rm_one(const char *path, const struct stat *st, int type,
 			struct FTW *ftw)
 {
@@ -129,7 +153,9 @@ static void __attribute__((noreturn)) guard_run(int pipe_rd,
 	if (pidfd >= 0 && !pidfd_send_signal(GUARD_PIDFD, u->signal, NULL, 0) &&
 	    u->signal == SIGKILL)
 		poll(&dead, 1, GUARD_WAIT_MS);
-	if (u->qmp_command[0])
+	if (u->qmp_command[0] && u->libvirt_domain[0])
+		guard_virsh(u);
+	else if (u->qmp_command[0])
 		guard_qmp(u);
 	if (u->dir[0])
 		nftw(u->dir, guard_rm_one, 8, FTW_DEPTH | FTW_PHYS);

@@ -6,8 +6,9 @@
  * Disarmed, it reads our word and exits. If we die first, the pipe reads
  * end-of-file and it undoes what struct guard_undo names, in order: a
  * signal to a process (and, for SIGKILL, the wait for it to be gone), one
- * QMP command on a monitor socket (once our own connection to it is gone),
- * a directory removed with all in it. It lives in a session of its own,
+ * QMP command on a monitor socket (once our own connection to it is gone)
+ * or through virsh to a libvirt domain, a directory removed with all in
+ * it. It lives in a session of its own,
  * ignoring the signals a terminal or a test runner sends to our process
  * group, so that it outlives us by the moment it needs.
  */
@@ -24,6 +25,9 @@ struct guard_undo {
 	int signal;
 	char qmp_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char qmp_command[512];		/* JSON and a newline; "": none */
+	/* Else the QMP command goes to this domain of libvirtd at this URI. */
+	char libvirt_uri[256];
+	char libvirt_domain[64];	/* its UUID */
 	char dir[PATH_MAX];		/* "": none */
 };
 

@@ -52,7 +52,8 @@
 	"        [--max-migrations N] [--watch-ip ADDR[@DEV]]\n"		\
 	"        [--stall-wait SECONDS] [--force-cutover] [--keep-source]\n" \
 	"        [--verify] [--dry-run] [--json]\n"			\
-	"        where VM is qemu:QMP_SOCKET (QEMU/KVM) or testvmm:SOCKET"
+	"        where VM is qemu:QMP_SOCKET (QEMU/KVM), libvirt:DOMAIN\n" \
+	"        or testvmm:SOCKET"
 /* At least this often; a round's end (an event) wakes it at once. */
 #define POLL_MS		200
 #define STALL_WAIT_S	30	/* for a stalled pre-copy to converge after all */

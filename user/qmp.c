@@ -2,13 +2,14 @@
 /*
  * The QMP client (qmp.h): lines of JSON both ways on a Unix socket, every
  * read bounded by QMP_TIMEOUT_MS, so a QEMU that hangs fails a call
- * instead of hanging shmctl.
+ * instead of hanging shmctl; or the same commands through libvirt.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -74,17 +75,13 @@ static struct json_object *qmp_read(struct qmp *q, int timeout_ms, int *err)
 	return obj;
 }
 
-/* The answer to the command just sent: events before it are skipped. */
-static int qmp_answer(struct qmp *q, const char *cmd, struct json_object **ret)
+/* QEMU's answer @obj to @cmd, which this puts: its "return" in *@ret. */
+static int qmp_reply(struct qmp *q, const char *cmd, struct json_object *obj,
+		     struct json_object **ret)
 {
-	struct json_object *obj, *val, *error;
+	struct json_object *val, *error;
 	int err = 0;
 
-	while ((obj = qmp_read(q, QMP_TIMEOUT_MS, &err)) &&
-	       json_object_object_get_ex(obj, "event", NULL))
-		json_object_put(obj);
-	if (!obj)
-		return err;
 	if (json_object_object_get_ex(obj, "error", &error)) {
 		err = qmp_fail(q, -EREMOTEIO, "QEMU refused %s: %s", cmd,
 			       qmp_str(error, "desc"));
@@ -98,10 +95,55 @@ static int qmp_answer(struct qmp *q, const char *cmd, struct json_object **ret)
 	return err;
 }
 
+/* The answer to the command just sent: events before it are skipped. */
+static int qmp_answer(struct qmp *q, const char *cmd, struct json_object **ret)
+{
+	struct json_object *obj;
+	int err = 0;
+
+	while ((obj = qmp_read(q, QMP_TIMEOUT_MS, &err)) &&
+	       json_object_object_get_ex(obj, "event", NULL))
+		json_object_put(obj);
+	return obj ? qmp_reply(q, cmd, obj, ret) : err;
+}
+
+/*
+ * Through libvirt, which owns the monitor: libvirtd sends the command and
+ * hands back QEMU's answer (the passthrough of `virsh qemu-monitor-command`).
+ */
+static int qmp_call_libvirt(struct qmp *q, const char *cmd, const char *line,
+			    int fd, struct json_object **ret)
+{
+	struct json_object *obj;
+	char *answer = NULL;
+	int err;
+
+	err = virDomainQemuMonitorCommandWithFiles(q->domain, line,
+						   fd >= 0, fd >= 0 ? &fd : NULL,
+						   NULL, NULL, &answer, 0);
+	if (err < 0)
+		return qmp_fail(q, -EIO, "libvirt did not pass on %s: %s", cmd,
+				virGetLastErrorMessage());
+	obj = json_tokener_parse(answer);
+	free(answer);
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return qmp_fail(q, -EPROTO, "QEMU's answer to %s through libvirt is not a JSON object",
+				cmd);
+	}
+	return qmp_reply(q, cmd, obj, ret);
+}
+
 int qmp_wait(struct qmp *q, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
 
+	/* libvirtd takes QEMU's events: ask again soon. */
+	if (q->domain) {
+		poll(NULL, 0, timeout_ms < QMP_LIBVIRT_POLL_MS ? timeout_ms :
+			      QMP_LIBVIRT_POLL_MS);
+		return 0;
+	}
 	/* A line already read, with the last answer. */
 	if (memchr(q->buf, '\n', q->len))
 		return 0;
@@ -143,12 +185,14 @@ int qmp_call(struct qmp *q, const char *cmd, const char *args, int fd,
 	char line[1024];
 	int len;
 
-	if (q->fd < 0)
+	if (q->fd < 0 && !q->domain)
 		return qmp_fail(q, -ENOTCONN, "QEMU's monitor connection is closed");
 	len = snprintf(line, sizeof(line), "{\"execute\":\"%s\"%s%s%s}\n", cmd,
 		       args ? ",\"arguments\":{" : "", args ?: "", args ? "}" : "");
 	if (len >= (int)sizeof(line))
 		return qmp_fail(q, -E2BIG, "QMP command %s too long", cmd);
+	if (q->domain)
+		return qmp_call_libvirt(q, cmd, line, fd, ret);
 	return qmp_send(q, line, len, fd) ?: qmp_answer(q, cmd, ret);
 }
 
@@ -164,7 +208,7 @@ static int qmp_no_greeting(struct qmp *q, const char *path)
 	const char *end = domain ? strchrnul(domain + 1, '/') : NULL;
 
 	if (end && !strcmp(end, "/monitor.sock"))
-		return qmp_fail(q, -EBUSY, "%s: no greeting in %d s: this is libvirt's %.*s, whose monitor libvirtd holds: shmctl does not move libvirt's domains",
+		return qmp_fail(q, -EBUSY, "%s: no greeting in %d s: this is libvirt's %.*s, whose monitor libvirtd holds: name the domain as libvirt:NAME",
 				path, QMP_GREETING_MS / 1000,
 				(int)(end - domain - 1), domain + 1);
 	return qmp_fail(q, -EBUSY, "%s: no greeting in %d s: another client has this monitor (QEMU serves one at a time: is a migration of this VM running?), or QEMU hangs",
@@ -208,11 +252,24 @@ int qmp_connect(struct qmp *q, const char *path)
 	return err;
 }
 
+int qmp_connect_libvirt(struct qmp *q, virDomainPtr domain, pid_t pid)
+{
+	q->err[0] = '\0';
+	q->pid = pid;
+	if (virDomainRef(domain))
+		return qmp_fail(q, -EIO, "%s", virGetLastErrorMessage());
+	q->domain = domain;
+	return 0;
+}
+
 void qmp_close(struct qmp *q)
 {
 	if (q->fd >= 0)
 		close(q->fd);
 	q->fd = -1;
+	if (q->domain)
+		virDomainFree(q->domain);
+	q->domain = NULL;
 }
 
 const char *qmp_str(struct json_object *obj, const char *key)

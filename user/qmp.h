@@ -3,7 +3,9 @@
  * A QMP client: QEMU's JSON monitor on a Unix socket, one command at a
  * time, its answer parsed with json-c. Events that arrive between
  * answers are skipped: a caller waiting for a state asks for it again
- * each time QEMU says something (qmp_wait).
+ * each time QEMU says something (qmp_wait). A QEMU of libvirt's is
+ * reached through libvirtd, which holds its monitor (qmp_connect_libvirt):
+ * the same calls, and a caller's wait polls.
  */
 #ifndef SHMCTL_QMP_H
 #define SHMCTL_QMP_H
@@ -13,13 +15,19 @@
 #include <sys/types.h>
 
 #include <json-c/json.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
 
 #define QMP_TIMEOUT_MS	30000
 /* QEMU greets a client as soon as it accepts it. */
 #define QMP_GREETING_MS	5000
+/* How often a wait through libvirt asks again. */
+#define QMP_LIBVIRT_POLL_MS	20
 
 struct qmp {
 	int fd;			/* -1 when closed */
+	virDomainPtr domain;	/* through libvirt when not NULL */
 	pid_t pid;		/* QEMU, as the kernel saw it at connect */
 	size_t len;		/* bytes of buf not yet taken as lines */
 	char buf[65536];
@@ -28,6 +36,8 @@ struct qmp {
 
 /* Connects, reads the greeting and leaves capabilities negotiation. */
 int qmp_connect(struct qmp *q, const char *path);
+/* Commands to libvirt's @domain, whose QEMU is @pid, go through libvirtd. */
+int qmp_connect_libvirt(struct qmp *q, virDomainPtr domain, pid_t pid);
 void qmp_close(struct qmp *q);
 
 /*

@@ -5,6 +5,7 @@
  * every driver's operations make together.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 static const struct vmm_driver *const vmm_drivers[] = {
 	&vmm_testvmm_driver,
 	&vmm_qemu_driver,
+	&vmm_libvirt_driver,
 };
 
 const struct vmm_driver *vmm_driver_by_name(const char *name)
@@ -55,6 +57,44 @@ const struct vmm_driver *vmm_driver_find(const char *spec,
 		return NULL;
 	*where = rest;
 	return d;
+}
+
+/* Every byte but these is written %XX: a description has no spaces. */
+static bool vmm_desc_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr("-_./,=:@+", c);
+}
+
+int vmm_desc_put(char *desc, size_t len, size_t *n, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p && *n + 4 < len; p++) {
+		if (vmm_desc_plain(*p))
+			desc[(*n)++] = *p;
+		else
+			*n += sprintf(desc + *n, "%%%02X", *p);
+	}
+	desc[*n] = '\0';
+	return *p ? -E2BIG : 0;
+}
+
+int vmm_desc_get(const char **p)
+{
+	const char *s = *p;
+	unsigned int c;
+
+	if (*s == '%') {
+		if (!s[1] || !s[2] || sscanf(s + 1, "%2x", &c) != 1 || !c)
+			return -EINVAL;
+		*p += 3;
+		return c;
+	}
+	if (!vmm_desc_plain(*s))
+		return -EINVAL;
+	(*p)++;
+	return (unsigned char)*s;
 }
 
 int vmm_ram_digest(struct vmm *v, char hex[DIGEST_HEX])

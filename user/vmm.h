@@ -2,8 +2,8 @@
 /*
  * The VMM driver interface: what shmctl migrate and shmctl serve need from
  * the program that runs a VM, whatever it is: the test VMM (tests/vmm/,
- * driver "testvmm") and QEMU (vmm_qemu.h, driver "qemu"), behind the same
- * operations.
+ * driver "testvmm"), QEMU (vmm_qemu.h, driver "qemu") and QEMU under
+ * libvirt (driver "libvirt"), behind the same operations.
  *
  * Source: attach, describe (what a destination needs to start a VM like
  * it), vm_fd, track_writes, then pause, save_state, and release once the
@@ -28,8 +28,11 @@
 
 #include "cpuid.h"
 
-/* A description travels as one line of words without spaces inside. */
-#define VMM_DESC_MAX	4096
+/*
+ * A description travels as one line of words without spaces inside: a
+ * command line, or a libvirt domain's XML, %XX-escaped.
+ */
+#define VMM_DESC_MAX	16384
 #define VMM_ERR_MAX	256
 
 struct vmm {
@@ -132,10 +135,24 @@ const struct vmm_driver *vmm_driver_find(const char *spec,
 					 const char **where);
 const struct vmm_driver *vmm_driver_by_name(const char *name);
 
+/*
+ * @s appended to the description at desc[*n], every byte but letters,
+ * digits and "-_./,=:@+" as %XX (a driver may separate words with other
+ * bytes); -E2BIG if it does not fit in @len.
+ */
+int vmm_desc_put(char *desc, size_t len, size_t *n, const char *s);
+/*
+ * The byte a description spells at *@p, which moves past it; -EINVAL for
+ * a bad escape or a byte that cannot be there. The caller stops at its
+ * separators and the end.
+ */
+int vmm_desc_get(const char **p);
+
 /* The digest of the VM's RAM (digest.h), through the driver's ram_fd. */
 int vmm_ram_digest(struct vmm *v, char hex[33]);
 
 extern const struct vmm_driver vmm_testvmm_driver;
 extern const struct vmm_driver vmm_qemu_driver;
+extern const struct vmm_driver vmm_libvirt_driver;
 
 #endif /* SHMCTL_VMM_H */

@@ -67,14 +67,14 @@ int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
 	return err;
 }
 
-static int qemu_qmp_fail(struct vmm *v, int err)
+int qemu_qmp_fail(struct vmm *v, int err)
 {
 	struct qemu *q = v->priv;
 
 	return qemu_fail(v, err, "QEMU (pid %d): %s", v->pid, q->qmp.err);
 }
 
-static struct qemu *qemu_new(struct vmm *v)
+struct qemu *qemu_new(struct vmm *v)
 {
 	struct qemu *q = calloc(1, sizeof(*q));
 
@@ -95,12 +95,16 @@ static void qemu_close_state(struct qemu *q)
 	q->state_fd = -1;
 }
 
-static void qemu_free(struct vmm *v)
+void qemu_free(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 
 	guard_disarm(&q->guard);
 	qmp_close(&q->qmp);
+	if (q->domain)
+		virDomainFree(q->domain);
+	if (q->libvirt)
+		virConnectClose(q->libvirt);
 	if (q->pidfd >= 0)
 		close(q->pidfd);
 	qemu_close_state(q);
@@ -124,7 +128,7 @@ static int qemu_adopt(struct vmm *v, const char *qmp_path)
 	return 0;
 }
 
-static int qemu_ram_size(struct vmm *v)
+int qemu_ram_size(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 	struct json_object *list, *size;
@@ -153,10 +157,29 @@ static bool qemu_migration_active(const char *status)
 	       strcmp(status, "failed") && strcmp(status, "cancelled");
 }
 
+int qemu_check_source(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	char status[32], migration[32], path[PATH_MAX];
+	int err = qemu_ram_size(v);
+
+	if (err)
+		return err;
+	if (qmp_status(&q->qmp, status, sizeof(status)) ||
+	    qmp_migration_status(&q->qmp, migration, sizeof(migration)))
+		return qemu_qmp_fail(v, -EIO);
+	if (strcmp(status, "running") && strcmp(status, "paused"))
+		return qemu_fail(v, -EBUSY, "its VM is %s, neither running nor paused", status);
+	if (qemu_migration_active(migration))
+		return qemu_fail(v, -EBUSY, "QEMU is running a migration of its own (%s)", migration);
+	if (q->facts.ram_path[0] && !realpath(q->facts.ram_path, path))
+		return qemu_fail(v, -errno, "%s: %m", q->facts.ram_path);
+	return 0;
+}
+
 static int qemu_attach(struct vmm *v, const char *where)
 {
 	struct qemu_args args = { 0 };
-	char status[32], migration[32];
 	struct qemu *q = qemu_new(v);
 	int err;
 
@@ -165,16 +188,7 @@ static int qemu_attach(struct vmm *v, const char *where)
 	err = qemu_adopt(v, where) ?:
 	      qemu_args_of_pid(v, v->pid, &args) ?:
 	      qemu_args_check(v, &args, false, &q->facts) ?:
-	      qemu_ram_size(v);
-	if (!err && (qmp_status(&q->qmp, status, sizeof(status)) ||
-		     qmp_migration_status(&q->qmp, migration, sizeof(migration))))
-		err = qemu_qmp_fail(v, -EIO);
-	if (!err && strcmp(status, "running") && strcmp(status, "paused"))
-		err = qemu_fail(v, -EBUSY, "its VM is %s, neither running nor paused", status);
-	if (!err && qemu_migration_active(migration))
-		err = qemu_fail(v, -EBUSY, "QEMU is running a migration of its own (%s)", migration);
-	if (!err && q->facts.ram_path[0] && !realpath(q->facts.ram_path, status))
-		err = qemu_fail(v, -errno, "%s: %m", q->facts.ram_path);
+	      qemu_check_source(v);
 	qemu_args_free(&args);
 	if (err)
 		qemu_free(v);
@@ -217,7 +231,7 @@ static int qemu_add_word(struct cpuid_words *words, struct json_object *w)
  * The first vCPU's feature words: QEMU gives every vCPU the same model.
  * x86 only: another target's vCPUs have none.
  */
-static int qemu_guest_cpu(struct vmm *v, struct cpuid_words *words)
+int qemu_guest_cpu(struct vmm *v, struct cpuid_words *words)
 {
 	struct qemu *q = v->priv;
 	struct json_object *cpus, *cpu, *path, *list = NULL;
@@ -290,7 +304,7 @@ static void qemu_caps_args(const bool *states, char *args, size_t len)
  * the QEMU it started and its run directory, until the guest's state is
  * in it. A new guard replaces the old one.
  */
-static int qemu_guard(struct vmm *v, bool source, const bool *caps)
+int qemu_guard(struct vmm *v, bool source, const bool *caps)
 {
 	struct qemu *q = v->priv;
 	struct guard_undo undo = {
@@ -298,17 +312,22 @@ static int qemu_guard(struct vmm *v, bool source, const bool *caps)
 	};
 	struct guard old = q->guard;
 	char args[512];
-	int err;
+	int err = 0;
 
 	if (source && caps) {
 		qemu_caps_args(caps, args, sizeof(args));
-		if (snprintf(undo.qmp_path, sizeof(undo.qmp_path), "%s",
-			     q->qmp_path) >= (int)sizeof(undo.qmp_path) ||
-		    snprintf(undo.qmp_command, sizeof(undo.qmp_command),
+		if (snprintf(undo.qmp_command, sizeof(undo.qmp_command),
 			     "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{%s}}\n",
 			     args) >= (int)sizeof(undo.qmp_command))
-			return qemu_fail(v, -ENAMETOOLONG, "%s: too long a socket path",
-					 q->qmp_path);
+			err = qemu_fail(v, -E2BIG, "QEMU's capabilities: too long a command");
+		else if (q->domain)
+			err = qemu_libvirt_guard(v, &undo);
+		else if (snprintf(undo.qmp_path, sizeof(undo.qmp_path), "%s",
+				  q->qmp_path) >= (int)sizeof(undo.qmp_path))
+			err = qemu_fail(v, -ENAMETOOLONG, "%s: too long a socket path",
+					q->qmp_path);
+		if (err)
+			return err;
 	}
 	if (!source)
 		snprintf(undo.dir, sizeof(undo.dir), "%s", q->dir);
@@ -498,7 +517,7 @@ static int qemu_take_fd(struct vmm *v, const char *prefix, const char *what)
 				  what, found) : fd;
 }
 
-static int qemu_vm_fd(struct vmm *v)
+int qemu_vm_fd(struct vmm *v)
 {
 	return qemu_take_fd(v, "anon_inode:kvm-vm", "KVM VM");
 }
@@ -520,7 +539,7 @@ static int qemu_ram_path(struct vmm *v, char *path, size_t len)
 	return 0;
 }
 
-static int qemu_ram_fd(struct vmm *v)
+int qemu_ram_fd(struct vmm *v)
 {
 	char path[PATH_MAX + 8];
 	int fd, err = qemu_ram_path(v, path, sizeof(path));
@@ -541,7 +560,7 @@ static int qemu_ram_fd(struct vmm *v)
  */
 #define QEMU_IDENTITY_MAX	(2ULL << 30)
 
-static int qemu_places(struct vmm *v, struct vmm_place *places,
+int qemu_places(struct vmm *v, struct vmm_place *places,
 		       unsigned int max, unsigned int *nr)
 {
 	char path[PATH_MAX + 8], why[256];
@@ -565,7 +584,7 @@ static int qemu_places(struct vmm *v, struct vmm_place *places,
 	return 0;
 }
 
-static int qemu_track_writes(struct vmm *v, uint32_t session)
+int qemu_track_writes(struct vmm *v, uint32_t session)
 {
 	struct qemu *q = v->priv;
 	char path[PATH_MAX + 8];
@@ -608,7 +627,7 @@ static void *qemu_stream_read(void *arg)
 	return NULL;
 }
 
-static void qemu_stream_end(struct qemu *q)
+void qemu_stream_end(struct qemu *q)
 {
 	if (q->stream.fd < 0)
 		return;
@@ -732,7 +751,7 @@ static int qemu_wait_migration(struct vmm *v, const char *want)
 	}
 }
 
-static int qemu_pause(struct vmm *v, const struct vmm_state_out *out)
+int qemu_pause(struct vmm *v, const struct vmm_state_out *out)
 {
 	struct qemu *q = v->priv;
 	int err = qemu_set_caps(v, true) ?:
@@ -767,7 +786,7 @@ static int qemu_pause(struct vmm *v, const struct vmm_state_out *out)
 	return err;
 }
 
-static int qemu_save_state(struct vmm *v)
+int qemu_save_state(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 	int err;
@@ -791,7 +810,7 @@ static int qemu_save_state(struct vmm *v)
  * QEMU's incoming migration started on a pipe, our end in q->state_fd:
  * it waits for the state, which restore_state writes.
  */
-static int qemu_expect_state(struct vmm *v)
+int qemu_expect_state(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 	int err = qemu_set_caps(v, false) ?:
@@ -822,7 +841,7 @@ static int qemu_incoming_fail(struct vmm *v, int err)
 }
 
 /* Into the pipe, as QEMU loads what came before. */
-static int qemu_put_state(struct vmm *v, const void *buf, size_t len)
+int qemu_put_state(struct vmm *v, const void *buf, size_t len)
 {
 	struct qemu *q = v->priv;
 	const char *p = buf;
@@ -840,7 +859,7 @@ static int qemu_put_state(struct vmm *v, const void *buf, size_t len)
 	return 0;
 }
 
-static int qemu_restore_state(struct vmm *v)
+int qemu_restore_state(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 	int err;
@@ -862,7 +881,7 @@ static int qemu_resume(struct vmm *v)
 	return err ? qemu_qmp_fail(v, err) : 0;
 }
 
-static int qemu_running(struct vmm *v)
+int qemu_running(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 	uint64_t start = monotonic_ms();
@@ -948,7 +967,7 @@ static void qemu_release(struct vmm *v)
 	qemu_free(v);
 }
 
-static void qemu_detach(struct vmm *v)
+void qemu_detach(struct vmm *v)
 {
 	char err[sizeof(v->err)];
 

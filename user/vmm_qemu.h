@@ -5,6 +5,8 @@
  *   vmm_qemu_args.c   QEMU's command line: what a VM may use to be moved,
  *                     the description, the destination's command line
  *   vmm_qemu.c        the driver's operations (vmm.h), through QMP
+ *   vmm_libvirt.c     the libvirt driver: a QEMU of libvirtd's, the same
+ *                     operations through libvirtd, and its domain XML
  *   softdirty.c       QEMU's own writes to guest RAM (softdirty.h)
  *
  * A VM is named by its QMP socket ("qemu:/run/vm1.qmp"). Its RAM must be
@@ -22,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include <libvirt/libvirt.h>
 
 #include "guard.h"
 #include "qmp.h"
@@ -78,10 +82,43 @@ struct qemu {
 	bool caps_set;
 	bool caps_before[QEMU_CAPS];
 	struct guard guard;		/* should shmctl die (qemu_guard) */
+	/* A domain of libvirt's (vmm_libvirt.c), NULL for a QEMU of ours. */
+	virConnectPtr libvirt;
+	virDomainPtr domain;
 };
 
 int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * vmm_qemu.c: besides the qemu driver, what the libvirt driver shares of
+ * it: a QEMU under libvirt is driven the same way, through libvirtd.
+ */
+int qemu_qmp_fail(struct vmm *v, int err);
+struct qemu *qemu_new(struct vmm *v);
+void qemu_free(struct vmm *v);
+/* The RAM backend's size, in v->ram_bytes. */
+int qemu_ram_size(struct vmm *v);
+/* Source: whether the attached QEMU may be moved now (ram_bytes set). */
+int qemu_check_source(struct vmm *v);
+int qemu_guard(struct vmm *v, bool source, const bool *caps);
+void qemu_stream_end(struct qemu *q);
+int qemu_guest_cpu(struct vmm *v, struct cpuid_words *words);
+int qemu_vm_fd(struct vmm *v);
+int qemu_places(struct vmm *v, struct vmm_place *places, unsigned int max,
+		unsigned int *nr);
+int qemu_ram_fd(struct vmm *v);
+int qemu_track_writes(struct vmm *v, uint32_t session);
+int qemu_pause(struct vmm *v, const struct vmm_state_out *out);
+int qemu_save_state(struct vmm *v);
+int qemu_expect_state(struct vmm *v);
+int qemu_put_state(struct vmm *v, const void *buf, size_t len);
+int qemu_restore_state(struct vmm *v);
+int qemu_running(struct vmm *v);
+void qemu_detach(struct vmm *v);
+
+/* vmm_libvirt.c: the guard's undo of a domain's capabilities, by virsh. */
+int qemu_libvirt_guard(struct vmm *v, struct guard_undo *undo);
 
 /* vmm_qemu_args.c */
 void qemu_args_free(struct qemu_args *a);

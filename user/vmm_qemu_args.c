@@ -320,13 +320,6 @@ int qemu_args_check(struct vmm *v, const struct qemu_args *a, bool here,
 	return 0;
 }
 
-/* Every byte but these is written %XX: a description has no spaces. */
-static bool qa_plain(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || strchr("-_./,=:@+", c);
-}
-
 int qemu_args_encode(struct vmm *v, const struct qemu_args *a, char *desc,
 		     size_t len)
 {
@@ -334,17 +327,9 @@ int qemu_args_encode(struct vmm *v, const struct qemu_args *a, char *desc,
 	int i;
 
 	for (i = 0; i < a->argc; i++) {
-		const unsigned char *p = (const unsigned char *)a->argv[i];
-
 		if (i && n + 1 < len)
 			desc[n++] = '!';
-		for (; *p && n + 4 < len; p++) {
-			if (qa_plain(*p))
-				desc[n++] = *p;
-			else
-				n += sprintf(desc + n, "%%%02X", *p);
-		}
-		if (*p || n + 4 >= len)
+		if (vmm_desc_put(desc, len, &n, a->argv[i]))
 			return qemu_fail(v, -E2BIG, "its command line is over %zu bytes described", len);
 	}
 	desc[n] = '\0';
@@ -355,32 +340,25 @@ int qemu_args_decode(struct vmm *v, const char *desc, struct qemu_args *a)
 {
 	char arg[PATH_MAX + 64];
 	size_t n = 0;
-	unsigned int c;
+	int c;
 
-	for (;; desc++) {
+	for (;;) {
 		if (!*desc || *desc == '!') {
 			arg[n] = '\0';
 			if (qa_push(a, arg))
 				return qemu_fail(v, -ENOMEM, "out of memory");
 			n = 0;
-			if (!*desc)
+			if (!*desc++)
 				return 0;
 			continue;
 		}
 		if (n + 1 >= sizeof(arg))
 			return qemu_fail(v, -EINVAL, "description: an argument over %zu bytes", sizeof(arg));
-		if (*desc == '%') {
-			if (sscanf(desc + 1, "%2x", &c) != 1 || !c ||
-			    !desc[1] || !desc[2])
-				return qemu_fail(v, -EINVAL, "description: bad escape");
-			arg[n++] = c;
-			desc += 2;
-		} else if (qa_plain(*desc)) {
-			arg[n++] = *desc;
-		} else {
-			return qemu_fail(v, -EINVAL, "description: byte 0x%02x not allowed",
+		c = vmm_desc_get(&desc);
+		if (c < 0)
+			return qemu_fail(v, -EINVAL, "description: bad escape or byte 0x%02x",
 					 (unsigned char)*desc);
-		}
+		arg[n++] = c;
 	}
 }
 

@@ -1,0 +1,264 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# libvirt's domains moved with shmctl (driver libvirt) between the two
+# hosts of tests/qemu.sh, each with a libvirtd of its own
+# (tests/libvirt.sh): tests/qemu.sh's guest as a defined domain, its RAM a
+# shared memfd, rewriting 1000 pages/s and reading its disk (shared
+# storage), an observer's TCP connection busy all along.
+#
+#   refusals           a domain libvirt does not have, one that is not
+#                      running, one whose RAM is not shared: each refused
+#                      saying what to change, nothing started on B
+#   migrate A -> B     memory equal at the pause (--verify); libvirt runs
+#                      the domain on B; on A it is defined and shut off, as
+#                      after `virsh migrate`; the guest's self-check passes
+#   destination killed on the way back, A's QEMU SIGKILLed mid-way:
+#                      shmctl fails, the domain runs on at B with its own
+#                      capabilities, A is clean
+#   shmctl killed      SIGKILLed mid-way, QEMU stopped as a scan of its
+#                      writes stops it: the same, its guard restarts QEMU
+#   migrate B -> A     back into A's defined domain, which runs again
+#   the connection     the observer's, through all of it
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/qemu.sh"
+. "$(dirname "$0")/libvirt.sh"
+
+qemu_required
+why=$(libvirt_missing)
+[[ -z $why ]] || skip_all "$why"
+
+dir=$(mktemp -d)
+name=lv$$
+declare -A serve_pid
+
+cleanup() {
+	local ns
+
+	[[ -n $guest_echo_pid ]] && kill "$guest_echo_pid" 2>/dev/null
+	if ((_tap_failed)); then
+		diag "last lines of the guest's console:"
+		tail -n 30 "$dir/$name.console" 2>/dev/null | tr -d '\r' | diag
+		for ns in a b; do
+			diag "libvirtd's log on $ns:"
+			tail -n 15 "$libvirt_dir/$ns.log" 2>/dev/null | diag
+		done
+	fi
+	kill "${serve_pid[@]}" 2>/dev/null
+	wait "${serve_pid[@]}" 2>/dev/null
+	for ns in a b; do
+		on_host "$ns" virsh destroy "$name" >/dev/null 2>&1
+		on_host "$ns" virsh destroy "$name-ram" >/dev/null 2>&1
+	done
+	libvirt_down
+	qemu_net_down
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+qemu_net_up "shm-l$$" || bail "cannot make the network"
+libvirt_up "$dir" a b || bail "libvirtd did not start"
+head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
+
+# shmctl serve on host NS (a or b), at ADDR.
+start_serve() { # NS ADDR
+	on_host "$1" "$SHMCTL" serve --listen "$2" --key "$dir/key" \
+		--rundir "$dir/run-$1" >"$dir/serve-$1.log" 2>&1 &
+	serve_pid[$1]=$!
+	for _ in $(seq 100); do
+		grep -q "serving migrations" "$dir/serve-$1.log" && return
+		sleep 0.1
+	done
+	diag <"$dir/serve-$1.log"
+	bail "shmctl serve did not start on $1"
+}
+
+# The domain's state on host NS, as libvirt has it ("running", "shut
+# off"), or nothing if libvirt has no such domain there.
+state_on() { # NS [DOMAIN]
+	on_host "$1" virsh domstate "${2:-$name}" 2>/dev/null | head -n1
+}
+
+# Host NS has no domain of ours running, and no migration.
+clean_on() { # NS
+	[[ $(state_on "$1") != running ]] &&
+		[[ -z $(on_host "$1" "$SHMCTL" status 2>&1 | grep -v "no migrations") ]]
+}
+
+clean_soon() { # NS
+	for _ in $(seq 50); do
+		clean_on "$1" && return
+		sleep 0.2
+	done
+	clean_on "$1"
+}
+
+# The guest answers, and its self-check passes.
+guest_checks() {
+	local ans
+
+	ans=$(guest_ctl check 2>&1)
+	echo "$ans"
+	[[ $ans == "ok pages="* ]]
+}
+
+# QEMU's migration capabilities on host NS have each CAP=STATE given.
+caps_are() { # NS CAP=STATE...
+	local ns=$1 caps
+
+	shift
+	caps=$(on_host "$ns" virsh qemu-monitor-command "$name" --return-value \
+		'{"execute":"query-migrate-capabilities"}' |
+		jq -r '.[] | "\(.capability)=\(.state)"')
+	echo "$caps" | grep -E "ignore-shared|switchover"
+	for cap; do
+		grep -qx "$cap" <<<"$caps" || return 1
+	done
+}
+
+# A migration of the domain from host FROM to TO_ADDR; its output in OUT.
+migrate() { # FROM TO_ADDR OUT [OPTIONS]
+	local from=$1 to=$2 out=$3
+
+	shift 3
+	on_host "$from" timeout -k 5 240 "$SHMCTL" migrate "libvirt:$name" \
+		--to "$to" --key "$dir/key" "$@" >"$out" 2>"$out.err"
+}
+
+# A migration from B to A, stopped once pre-copy runs by HOW: dest-kill
+# (SIGKILL to A's QEMU) or kill (SIGKILL to shmctl, B's QEMU stopped as a
+# scan of its writes stops it).
+migrate_broken() { # HOW
+	local pid rc=0 qemu
+
+	: >"$dir/broken.out"
+	# Not through on_host, a function: $! must be shmctl, not a subshell.
+	ip netns exec "$qemu_net-b" env LIBVIRT_DEFAULT_URI="$(libvirt_uri b)" \
+		"$SHMCTL" migrate "libvirt:$name" --to "$QEMU_A_IP" \
+		--key "$dir/key" >"$dir/broken.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do
+		grep -q "precopy" "$dir/broken.out" && break
+		sleep 0.1
+	done
+	case $1 in
+	dest-kill)
+		for qemu in $(pgrep -f "qemu-system-x86_64 -name guest=$name,"); do
+			[[ $(ip netns identify "$qemu") == "$qemu_net-a" ]] &&
+				kill -KILL "$qemu"
+		done
+		;;
+	kill)
+		# As a scan of QEMU's writes leaves it, which the guard undoes.
+		for qemu in $(pgrep -f "qemu-system-x86_64 -name guest=$name,"); do
+			[[ $(ip netns identify "$qemu") == "$qemu_net-b" ]] &&
+				kill -STOP "$qemu"
+		done
+		kill -KILL "$pid"
+		;;
+	esac
+	wait "$pid" 2>/dev/null || rc=$?
+	diag <"$dir/broken.out"
+	diag "shmctl migrate exited $rc"
+	((rc != 0))
+}
+
+plan 21
+
+qemu_hold_code_patches
+libvirt_guest_xml "$name" "$dir" 64 1000 200 >"$dir/$name.xml" ||
+	bail "no disk for the guest"
+if ! on_host a virsh -q define "$dir/$name.xml" >/dev/null ||
+	! on_host a virsh -q start "$name" >/dev/null; then
+	bail "libvirt did not start the domain"
+fi
+for _ in $(seq "$QEMU_BOOT_TIMEOUT"); do
+	grep -q '^shm-guest: ready' "$dir/$name.console" 2>/dev/null && break
+	sleep 1
+done
+guest_checks >/dev/null || bail "the guest did not boot"
+start_serve b "$QEMU_B_IP"
+start_serve a "$QEMU_A_IP"
+guest_echo_start "$dir/echo.out" 3600
+
+# --- Refusals, before anything starts on B.
+check_exit "a domain libvirt does not have: refused, saying so" 6 \
+	"libvirt has no such domain" \
+	on_host a "$SHMCTL" migrate libvirt:no-such-domain --to "$QEMU_B_IP" \
+	--key "$dir/key"
+sed -e "s|<name>$name</name>|<name>$name-ram</name>|" \
+	-e "/<memoryBacking>/d" -e "/<interface/,/<\/interface>/d" -e "/<disk/,/<\/disk>/d" \
+	-e "s|<serial type='file'>.*</serial>||" "$dir/$name.xml" >"$dir/ram.xml"
+on_host a virsh -q define "$dir/ram.xml" >/dev/null
+check_exit "a domain that is not running: refused, saying so" 6 \
+	"domain $name-ram is not running" \
+	on_host a "$SHMCTL" migrate "libvirt:$name-ram" --to "$QEMU_B_IP" \
+	--key "$dir/key"
+# Started paused: its QEMU is all the test needs, no guest runs.
+on_host a virsh -q start --paused "$name-ram" >/dev/null
+check_exit "a domain whose RAM is not shared: refused, saying what to add" 6 \
+	"its RAM is not shared: add <memoryBacking><source type='memfd'/><access mode='shared'/>" \
+	on_host a "$SHMCTL" migrate "libvirt:$name-ram" --to "$QEMU_B_IP" \
+	--key "$dir/key"
+on_host a virsh -q destroy "$name-ram" >/dev/null
+on_host a virsh -q undefine "$name-ram" >/dev/null
+check "... B is left clean" clean_on b
+
+# --- A to B.
+if migrate a "$QEMU_B_IP" "$dir/ab.out" --verify; then
+	ok "A -> B: migrated, memory equal at the pause (--verify)"
+else
+	diag <"$dir/ab.out.err"
+	diag <"$dir/serve-b.log"
+	not_ok "A -> B: migrated, memory equal at the pause (--verify)"
+fi
+diag <"$dir/ab.out"
+check "A -> B: libvirt runs the domain on B" eval '[[ $(state_on b) == running ]]'
+check "A -> B: on A the domain is defined, shut off" \
+	eval '[[ $(state_on a) == "shut off" ]]'
+check "A -> B: the guest answers on B, its self-check passes" guest_checks
+check "A -> B: B's QEMU has its own capabilities back" \
+	caps_are b x-ignore-shared=false pause-before-switchover=false
+
+# --- Failures mid-way, from B's domain to A's: the domain runs on at B.
+on_host b tc qdisc add dev up0 root tbf rate 40mbit burst 256kb latency 100ms
+for how in dest-kill kill; do
+	case $how in
+	dest-kill) what="destination QEMU killed" ;;
+	kill) what="shmctl migrate killed" ;;
+	esac
+	check "$what: shmctl migrate fails" migrate_broken "$how"
+	check "$what: the domain runs on at B, its guest passes its self-check" \
+		eval '[[ $(state_on b) == running ]] && guest_checks'
+	check "$what: B's QEMU has its own capabilities back" \
+		caps_are b x-ignore-shared=false pause-before-switchover=false
+	check "$what: A is left clean" clean_soon a
+done
+on_host b tc qdisc del dev up0 root
+
+# --- Back to A, into its defined domain.
+if migrate b "$QEMU_A_IP" "$dir/ba.out" --verify; then
+	ok "B -> A: migrated back, memory equal at the pause"
+else
+	diag <"$dir/ba.out.err"
+	diag <"$dir/serve-a.log"
+	not_ok "B -> A: migrated back, memory equal at the pause"
+fi
+check "B -> A: A's domain runs again, B has none" \
+	eval '[[ $(state_on a) == running && -z $(state_on b) ]]'
+check "B -> A: the guest's self-check passes on A" guest_checks
+
+if guest_echo_wait "$dir/echo.out" stop >"$dir/echo.verdict"; then
+	diag <"$dir/echo.verdict"
+	ok "the observer's TCP connection lived through every move and failure"
+else
+	diag <"$dir/echo.verdict"
+	not_ok "the observer's TCP connection lived through every move and failure"
+fi
+finish
