@@ -162,7 +162,12 @@ tracing=/sys/kernel/tracing
 echo >"$tracing/trace"
 echo 1 >"$tracing/events/shm/enable"
 migrate_bg web --watch-ip 10.214.0.100@mig0
-sleep 1
+# Once shmctl migrate has made its session (it starts slower under
+# emulation than the migration takes once it runs).
+for _ in $(seq 50); do
+	on_src "$SHMCTL" status 2>/dev/null | grep -q "source .*web.sock" && break
+	sleep 0.1
+done
 check_exit "status shows the migration in flight" 0 "source .*web.sock to $dst_addr" \
 	on_src "$SHMCTL" status
 rc=0
