@@ -8,8 +8,9 @@
 # storage), an observer's TCP connection busy all along.
 #
 #   refusals           a domain libvirt does not have, one that is not
-#                      running, one whose RAM is not shared: each refused
-#                      saying what to change, nothing started on B
+#                      running, one whose RAM is not shared, one with QEMU
+#                      arguments of its own: each refused saying what to
+#                      change, nothing started on B
 #   migrate A -> B     memory equal at the pause (--verify); libvirt runs
 #                      the domain on B; on A it is defined and shut off, as
 #                      after `virsh migrate`; the guest's self-check passes
@@ -50,6 +51,7 @@ cleanup() {
 	for ns in a b; do
 		on_host "$ns" virsh destroy "$name" >/dev/null 2>&1
 		on_host "$ns" virsh destroy "$name-ram" >/dev/null 2>&1
+		on_host "$ns" virsh destroy "$name-arg" >/dev/null 2>&1
 	done
 	libvirt_down
 	qemu_net_down
@@ -169,7 +171,7 @@ migrate_broken() { # HOW
 	((rc != 0))
 }
 
-plan 21
+plan 22
 
 qemu_hold_code_patches
 libvirt_guest_xml "$name" "$dir" 64 1000 200 >"$dir/$name.xml" ||
@@ -208,6 +210,19 @@ check_exit "a domain whose RAM is not shared: refused, saying what to add" 6 \
 	--key "$dir/key"
 on_host a virsh -q destroy "$name-ram" >/dev/null
 on_host a virsh -q undefine "$name-ram" >/dev/null
+# Shared RAM, and a QEMU argument of the domain's own, which the
+# destination's libvirtd would run unchecked.
+sed -e "s|<name>$name</name>|<name>$name-arg</name>|" \
+	-e "s|<domain type='kvm'>|<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|" \
+	-e "s|</domain>|<qemu:commandline><qemu:arg value='-msg'/><qemu:arg value='timestamp=on'/></qemu:commandline></domain>|" \
+	-e "/<interface/,/<\/interface>/d" -e "/<disk/,/<\/disk>/d" \
+	-e "s|<serial type='file'>.*</serial>||" "$dir/$name.xml" >"$dir/arg.xml"
+on_host a virsh -q create --paused "$dir/arg.xml" >/dev/null
+check_exit "a domain with QEMU arguments of its own: refused, saying so" 6 \
+	"its XML passes QEMU arguments of its own" \
+	on_host a "$SHMCTL" migrate "libvirt:$name-arg" --to "$QEMU_B_IP" \
+	--key "$dir/key"
+on_host a virsh -q destroy "$name-arg" >/dev/null
 check "... B is left clean" clean_on b
 
 # --- A to B.

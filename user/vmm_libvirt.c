@@ -268,6 +268,31 @@ static int lv_attach(struct vmm *v, const char *name)
 	return err;
 }
 
+/*
+ * What of a domain's XML libvirt would run unchecked: a QEMU command line
+ * of its own (libvirt's QEMU namespace), an emulator that is not a QEMU
+ * system emulator. The destination's libvirtd starts what the XML says,
+ * and the XML comes from the network.
+ */
+static int lv_check_xml(struct vmm *v, const char *xml)
+{
+	const char *emulator = strstr(xml, "<emulator>"), *base, *end;
+
+	if (strstr(xml, LV_QEMU_NS))
+		return qemu_fail(v, -EOPNOTSUPP, "its XML passes QEMU arguments of its own (<qemu:commandline>, <qemu:capabilities>): shm cannot check what they do; remove them");
+	if (!emulator)
+		return 0;
+	emulator += strlen("<emulator>");
+	end = strstr(emulator, "</emulator>");
+	base = memrchr(emulator, '/', end ? end - emulator : 0);
+	if (!end || *emulator != '/' || !base ||
+	    strncmp(base + 1, "qemu-system-", 12) ||
+	    strspn(base + 13, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+	    (size_t)(end - base - 13))
+		return qemu_fail(v, -EOPNOTSUPP, "its <emulator> is not a QEMU system emulator: shm moves QEMU's domains");
+	return 0;
+}
+
 static int lv_describe(struct vmm *v, char *desc, size_t len)
 {
 	struct qemu *q = v->priv;
@@ -277,6 +302,11 @@ static int lv_describe(struct vmm *v, char *desc, size_t len)
 
 	if (!xml)
 		return lv_fail(v, -EIO, "the domain's XML");
+	err = lv_check_xml(v, xml);
+	if (err) {
+		free(xml);
+		return err;
+	}
 	err = vmm_desc_put(desc, len, &n, xml);
 	free(xml);
 	return err ? qemu_fail(v, err, "its domain XML is over %zu bytes described", len) : 0;
@@ -308,13 +338,15 @@ static char *lv_incoming_xml(struct vmm *v, const char *desc)
 		qemu_fail(v, -EINVAL, "description: not a domain's XML");
 		return NULL;
 	}
+	if (lv_check_xml(v, xml)) {
+		free(xml);
+		return NULL;
+	}
 	/* Its last element first, then into its opening tag. */
 	snprintf(end, cap - (end - xml), "%s</domain>\n", args);
-	if (!strstr(xml, LV_QEMU_NS)) {
-		tag += strlen("<domain");
-		memmove(tag + strlen(open), tag, strlen(tag) + 1);
-		memcpy(tag, open, strlen(open));
-	}
+	tag += strlen("<domain");
+	memmove(tag + strlen(open), tag, strlen(tag) + 1);
+	memcpy(tag, open, strlen(open));
 	return xml;
 }
 
