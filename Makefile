@@ -24,10 +24,13 @@ B := build
 CC := gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
-PKGS := libnl-genl-3.0 libbpf json-c libvirt libvirt-qemu
+PKGS := libnl-genl-3.0 libbpf json-c
+# Their headers only: shmctl opens them when it needs them (user/libvirt.h).
+PKGS_OPENED := libvirt libvirt-qemu libxml-2.0
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit \
-	  -Iinclude/uapi -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+	  -Iinclude/uapi -I$(B) \
+	  $(shell pkg-config --cflags $(PKGS) $(PKGS_OPENED) 2>/dev/null) \
 	  -DSHM_VERSION='"$(shell cat VERSION)"'
 
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -171,9 +174,10 @@ $(B)/tests/precopy_bench: bench/precopy.c $(TEST_LIB_SRCS) $(wildcard tests/*.h)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_LIB_SRCS) $(LDLIBS) -lpthread
 
 # QMP from the shell, for bench/qemu.sh: shmctl's client, a command a run.
-$(B)/tests/qmp: bench/qmp.c user/qmp.c user/qmp.h user/clock.h
+$(B)/tests/qmp: bench/qmp.c user/qmp.c user/qmp.h user/clock.h user/libvirt.c \
+		user/libvirt.h
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) -Iuser -o $@ bench/qmp.c user/qmp.c $(LDLIBS)
+	$(CC) $(CFLAGS) -Iuser -o $@ bench/qmp.c user/qmp.c user/libvirt.c $(LDLIBS)
 
 bench: all module
 	@bench/run $(KVER)

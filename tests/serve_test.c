@@ -3,14 +3,16 @@
  * shmctl serve against a source that holds the key but says the wrong
  * things: another protocol version, malformed or oversized requests, data
  * streams for migrations that do not exist, an unknown VMM driver, lines
- * with no end; and, once a migration runs, VM state that is not what
- * link.h says. Each gets a clear ERR (or the connection closed), nothing
- * stays on this host, and serve goes on serving.
+ * with no end, a libvirt domain's XML that libvirtd would run unchecked;
+ * and, once a migration runs, VM state that is not what link.h says. Each
+ * gets a clear ERR (or the connection closed), nothing stays on this
+ * host, and serve goes on serving.
  *
  * The fake source speaks link.h's lines after auth.h's handshake, through
  * the same code shmctl migrate uses; serve runs as a child, on loopback.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -251,6 +253,19 @@ TEST_F(serve, endless_line_cut_off)
 	close(fd);
 }
 
+/* This host's CPU vendor, which a source here would send. */
+static void cpu_vendor(char vendor[64])
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	vendor[0] = '\0';
+	while (f && fgets(line, sizeof(line), f) && !vendor[0])
+		sscanf(line, "vendor_id : %63s", vendor);
+	if (f)
+		fclose(f);
+}
+
 /*
  * A migration from a fake source, as far as READY: serve has started a
  * test VM and a session for it. The control connection's fd, or -1.
@@ -258,14 +273,10 @@ TEST_F(serve, endless_line_cut_off)
 static int migration_ready(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(serve) *self)
 {
-	char line[LINK_LINE_MAX], vendor[64] = "", id[16];
+	char line[LINK_LINE_MAX], vendor[64], id[16];
 	int ctl = source(_metadata, self), data = -1;
-	FILE *f = fopen("/proc/cpuinfo", "r");
 
-	while (f && fgets(line, sizeof(line), f) && !vendor[0])
-		sscanf(line, "vendor_id : %63s", vendor);
-	if (f)
-		fclose(f);
+	cpu_vendor(vendor);
 	if (ctl < 0 ||
 	    link_send(ctl, REQUEST " proto=%u driver=testvmm " DESC
 		      " ram=33554432 streams=1 vendor=%s flags=fpu",
@@ -336,6 +347,49 @@ TEST_F(serve, truncated_state_cleaned_up)
 	for (i = 0; i < 50 && !rundir_clean(self); i++)
 		usleep(100000);
 	EXPECT_TRUE(rundir_clean(self));
+}
+
+/*
+ * A libvirt domain's XML that libvirtd would run unchecked, from a source
+ * that holds the key: refused before libvirtd hears of it. The last one
+ * passes (another namespace in <metadata> is the domain's business) and
+ * goes on to libvirtd, which the test VM does not run.
+ */
+TEST_F(serve, libvirt_xml_run_unchecked_refused)
+{
+	static const struct {
+		const char *xml, *answer;
+	} cases[] = {
+		{ "<domain type='kvm' xmlns:q='&#104;ttp://libvirt.org/schemas/domain/qemu/1.0'><name>x</name><q:commandline><q:arg value='-S'/></q:commandline></domain>",
+		  "has an element <q:commandline> (http://libvirt.org/schemas/domain/qemu/1.0)" },
+		{ "<domain type='kvm'><name>x</name><devices><emulator>/bin/sh</emulator></devices></domain>",
+		  "its <emulator> /bin/sh is not a QEMU system emulator" },
+		{ "<!DOCTYPE domain [<!ENTITY e 'x'>]><domain type='kvm'><name>&e;</name></domain>",
+		  "not a domain's XML" },
+		{ "<domain type='kvm'><name>x</name><metadata><q:commandline xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0'/></metadata><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>",
+		  "libvirtd" },
+	};
+	char answer[LINK_LINE_MAX], request[LINK_LINE_MAX], vendor[64];
+	unsigned int i;
+	size_t n;
+	const char *c;
+
+	cpu_vendor(vendor);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		n = snprintf(request, sizeof(request), REQUEST " proto=%u driver=libvirt desc=",
+			     SHM_PROTOCOL_VERSION);
+		/* %XX-escaped, as a description travels (vmm.h). */
+		for (c = cases[i].xml; *c; c++)
+			n += snprintf(request + n, sizeof(request) - n,
+				      isalnum(*c) ? "%c" : "%%%02X", *c);
+		snprintf(request + n, sizeof(request) - n,
+			 " ram=33554432 streams=1 vendor=%s flags=fpu", vendor);
+		ASSERT_EQ(0, ask(_metadata, self, request, answer, sizeof(answer)));
+		TH_LOG("%s -> %s", cases[i].xml, answer);
+		EXPECT_TRUE(link_is(answer, "ERR"));
+		EXPECT_NE(NULL, strstr(answer, cases[i].answer));
+		EXPECT_TRUE(rundir_clean(self));
+	}
 }
 
 /* After all that, serve still serves. */

@@ -11,7 +11,7 @@ mon_out=$(mktemp)
 cleanup() {
 	kill "${monitor:-}" 2>/dev/null
 	[[ -d /sys/module/shm ]] || insmod "$SHM_KO"
-	rm -f "$mon_out"
+	rm -f "$mon_out" "$mon_out.key"
 }
 trap cleanup EXIT
 
@@ -31,6 +31,22 @@ check_exit "bandwidth garbage" 2 "12X" "$SHMCTL" session new --role source --ban
 check_exit "session id not a number" 2 "abc" "$SHMCTL" session show abc
 check_exit "unknown session shown" 5 "no session 999999" "$SHMCTL" session show 999999
 check_exit "unknown session deleted" 5 "no session 999999" "$SHMCTL" session del 999999
+
+# Where libvirt is not installed (its library made unreadable here),
+# shmctl runs, and refuses a libvirt domain saying what to install.
+no_libvirt() { # COMMAND...
+	local lib
+
+	lib=$(ldconfig -p | awk '/libvirt\.so\.0 /{ print $NF; exit }')
+	[[ -n $lib ]] || { "$@"; return; }
+	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' - \
+		"$lib" "$@"
+}
+check_exit "without libvirt: --version" 0 "data protocol" no_libvirt "$SHMCTL" --version
+head -c 32 /dev/urandom >"$mon_out.key" && chmod 600 "$mon_out.key"
+check_exit "without libvirt: a libvirt domain is refused, saying what to install" \
+	6 "libvirt's domains need libvirt.so.0 \(install libvirt0\)" \
+	no_libvirt "$SHMCTL" migrate libvirt:web1 --to 127.0.0.1 --key "$mon_out.key"
 
 "$SHMCTL" monitor --json >"$mon_out" 2>/dev/null &
 monitor=$!

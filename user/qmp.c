@@ -118,12 +118,12 @@ static int qmp_call_libvirt(struct qmp *q, const char *cmd, const char *line,
 	char *answer = NULL;
 	int err;
 
-	err = virDomainQemuMonitorCommandWithFiles(q->domain, line,
-						   fd >= 0, fd >= 0 ? &fd : NULL,
-						   NULL, NULL, &answer, 0);
+	err = sym_virDomainQemuMonitorCommandWithFiles(q->domain, line,
+						       fd >= 0, fd >= 0 ? &fd : NULL,
+						       NULL, NULL, &answer, 0);
 	if (err < 0)
 		return qmp_fail(q, -EIO, "libvirt did not pass on %s: %s", cmd,
-				virGetLastErrorMessage());
+				sym_virGetLastErrorMessage());
 	obj = json_tokener_parse(answer);
 	free(answer);
 	if (!obj || !json_object_is_type(obj, json_type_object)) {
@@ -256,8 +256,8 @@ int qmp_connect_libvirt(struct qmp *q, virDomainPtr domain, pid_t pid)
 {
 	q->err[0] = '\0';
 	q->pid = pid;
-	if (virDomainRef(domain))
-		return qmp_fail(q, -EIO, "%s", virGetLastErrorMessage());
+	if (sym_virDomainRef(domain))
+		return qmp_fail(q, -EIO, "%s", sym_virGetLastErrorMessage());
 	q->domain = domain;
 	return 0;
 }
@@ -268,7 +268,7 @@ void qmp_close(struct qmp *q)
 		close(q->fd);
 	q->fd = -1;
 	if (q->domain)
-		virDomainFree(q->domain);
+		sym_virDomainFree(q->domain);
 	q->domain = NULL;
 }
 

@@ -15,9 +15,8 @@
 #include <sys/types.h>
 
 #include <json-c/json.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/libvirt-qemu.h>
-#include <libvirt/virterror.h>
+
+#include "libvirt.h"
 
 #define QMP_TIMEOUT_MS	30000
 /* QEMU greets a client as soon as it accepts it. */

@@ -19,20 +19,21 @@
  * Where the domain's XML asks for what shm cannot move, attach refuses
  * and says what to change in the XML: RAM not in a shared memory backend,
  * vhost-net, disks with native or io_uring I/O, passed-through or
- * vhost-user devices, the KVM dirty ring.
+ * vhost-user devices, the KVM dirty ring. Both hosts refuse XML that
+ * libvirtd would run unchecked (lv_check_node): the destination's comes
+ * from the network.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "libvirt.h"
+#include "shmctl.h"
 #include "vmm_qemu.h"
 
 #define LV_QEMU_NS	"http://libvirt.org/schemas/domain/qemu/1.0"
@@ -40,7 +41,7 @@
 /* @err, with what libvirt said about its last failure. */
 static int lv_fail(struct vmm *v, int err, const char *what)
 {
-	return qemu_fail(v, err, "%s: %s", what, virGetLastErrorMessage());
+	return qemu_fail(v, err, "%s: %s", what, sym_virGetLastErrorMessage());
 }
 
 /* libvirt's errors are said once, by shmctl, not on stderr as they happen. */
@@ -51,9 +52,12 @@ static void lv_quiet(void *data, virErrorPtr error)
 static int lv_connect(struct vmm *v)
 {
 	struct qemu *q = v->priv;
+	int err = libvirt_load(v->err, sizeof(v->err));
 
-	virSetErrorFunc(NULL, lv_quiet);
-	q->libvirt = virConnectOpen(NULL);
+	if (err)
+		return err;
+	sym_virSetErrorFunc(NULL, lv_quiet);
+	q->libvirt = sym_virConnectOpen(NULL);
 	return q->libvirt ? 0 :
 	       lv_fail(v, -ECONNREFUSED, "cannot reach this host's libvirtd (LIBVIRT_DEFAULT_URI may name another)");
 }
@@ -64,30 +68,22 @@ static int lv_connect(struct vmm *v)
  * (@netns), as a host's libvirtd and its QEMUs do, for hosts that share a
  * kernel (network namespaces, as in shm's tests).
  */
-static bool lv_runs_uuid(const char *pid, const char *uuid,
+static bool lv_runs_uuid(struct vmm *v, pid_t pid, const char *uuid,
 			 const struct stat *netns)
 {
-	char path[300], buf[16384], *p;
+	struct qemu_args a = { 0 };
 	bool found = false;
+	char path[64];
 	struct stat st;
-	ssize_t n;
-	int fd;
+	int i;
 
-	snprintf(path, sizeof(path), "/proc/%s/ns/net", pid);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	if (stat(path, &st) || st.st_ino != netns->st_ino ||
-	    st.st_dev != netns->st_dev)
+	    st.st_dev != netns->st_dev || qemu_args_of_pid(v, pid, &a))
 		return false;
-	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	for (p = buf; !found && p < buf + n; p += strlen(p) + 1)
-		found = !strcmp(p, "-uuid") && p + 6 < buf + n && !strcmp(p + 6, uuid);
+	for (i = 1; !found && i + 1 < a.argc; i++)
+		found = !strcmp(a.argv[i], "-uuid") && !strcmp(a.argv[i + 1], uuid);
+	qemu_args_free(&a);
 	return found;
 }
 
@@ -98,10 +94,11 @@ static int lv_find_qemu(struct vmm *v)
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	unsigned int found = 0;
 	struct stat netns;
+	pid_t pid = 0;
 	struct dirent *d;
 	DIR *dir;
 
-	if (virDomainGetUUIDString(q->domain, uuid))
+	if (sym_virDomainGetUUIDString(q->domain, uuid))
 		return lv_fail(v, -EIO, "the domain's UUID");
 	if (stat("/proc/self/ns/net", &netns))
 		return qemu_fail(v, -errno, "/proc/self/ns/net: %m");
@@ -110,21 +107,18 @@ static int lv_find_qemu(struct vmm *v)
 		return qemu_fail(v, -errno, "/proc: %m");
 	while ((d = readdir(dir)))
 		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' &&
-		    lv_runs_uuid(d->d_name, uuid, &netns) && !found++)
-			v->pid = atoi(d->d_name);
+		    lv_runs_uuid(v, atoi(d->d_name), uuid, &netns) && !found++)
+			pid = atoi(d->d_name);
 	closedir(dir);
 	if (!found)
 		return qemu_fail(v, -ESRCH, "no QEMU of domain %s runs here",
-				 virDomainGetName(q->domain));
+				 sym_virDomainGetName(q->domain));
 	if (found > 1)
 		return qemu_fail(v, -EEXIST, "%u QEMUs here run domain %s: which is libvirt's?",
-				 found, virDomainGetName(q->domain));
-	q->pidfd = pidfd_open(v->pid, 0);
-	if (q->pidfd < 0)
-		return qemu_fail(v, -errno, "pidfd_open(%d): %m", v->pid);
-	if (qmp_connect_libvirt(&q->qmp, q->domain, v->pid))
-		return qemu_fail(v, -EIO, "%s", q->qmp.err);
-	return 0;
+				 found, sym_virDomainGetName(q->domain));
+	return qemu_adopt_pid(v, pid) ?:
+	       (qmp_connect_libvirt(&q->qmp, q->domain, pid) ?
+		qemu_fail(v, -EIO, "%s", q->qmp.err) : 0);
 }
 
 /* A string property of a QOM object, into @buf. */
@@ -161,7 +155,7 @@ static int lv_facts(struct vmm *v)
 	int err;
 
 	snprintf(q->facts.name, sizeof(q->facts.name), "%s",
-		 virDomainGetName(q->domain));
+		 sym_virDomainGetName(q->domain));
 	err = lv_qom_get(v, "/machine", "memory-backend", q->facts.ram_id,
 			 sizeof(q->facts.ram_id));
 	if (err)
@@ -246,6 +240,169 @@ static int lv_check_args(struct vmm *v)
 	return err;
 }
 
+/* What shm adds to a domain's QEMU command line on the destination. */
+static const char *const lv_incoming_args[] = { "-incoming", "defer" };
+
+/* The value of attribute @name of @node, NULL if it has none. */
+static const char *lv_attr(xmlNode *node, const char *name)
+{
+	xmlAttr *attr;
+
+	for (attr = node->properties; attr; attr = attr->next)
+		if (!attr->ns && !strcmp((char *)attr->name, name))
+			return attr->children ? (char *)attr->children->content : "";
+	return NULL;
+}
+
+/* Whether @node is the command line shm added (lv_incoming_xml). */
+static bool lv_is_incoming(xmlNode *node)
+{
+	unsigned int i = 0;
+	const char *value;
+
+	if (!node->ns || strcmp((char *)node->ns->href, LV_QEMU_NS) ||
+	    strcmp((char *)node->name, "commandline"))
+		return false;
+	for (node = node->children; node; node = node->next) {
+		if (node->type != XML_ELEMENT_NODE)
+			continue;
+		value = lv_attr(node, "value");
+		if (i == ARRAY_SIZE(lv_incoming_args) ||
+		    strcmp((char *)node->name, "arg") || !value ||
+		    strcmp(value, lv_incoming_args[i++]))
+			return false;
+	}
+	return i == ARRAY_SIZE(lv_incoming_args);
+}
+
+/*
+ * A domain that came here by shm still has its QEMU told to wait for a
+ * migration, in its XML: not to be sent on, as it waits for none now.
+ */
+static void lv_unwait(xmlNode *root)
+{
+	xmlNode *node, *next;
+
+	for (node = root->children; node; node = next) {
+		next = node->next;
+		if (node->type == XML_ELEMENT_NODE && lv_is_incoming(node)) {
+			sym_xmlUnlinkNode(node);
+			sym_xmlFreeNode(node);
+		}
+	}
+}
+
+/*
+ * What of a domain's XML libvirt would run unchecked, which shm cannot
+ * check either: elements or attributes of another namespace outside
+ * <metadata> (libvirt's QEMU namespace passes QEMU arguments of the
+ * domain's own), an emulator that is not a QEMU system emulator. The
+ * destination's libvirtd starts what the XML says, and the XML comes from
+ * the network.
+ */
+static int lv_check_node(struct vmm *v, xmlNode *node)
+{
+	const char *name = (const char *)node->name, *path, *base;
+	xmlAttr *attr;
+	int err = 0;
+
+	if (!strcmp(name, "metadata") && !node->ns &&
+	    node->parent == sym_xmlDocGetRootElement(node->doc))
+		return 0;
+	if (node->ns)
+		return qemu_fail(v, -EOPNOTSUPP, "its XML has an element <%s:%s> (%s): shm cannot check what it does; remove it",
+				 node->ns->prefix ?: (const xmlChar *)"",
+				 name, node->ns->href);
+	for (attr = node->properties; attr; attr = attr->next)
+		if (attr->ns)
+			return qemu_fail(v, -EOPNOTSUPP, "its XML has an attribute %s:%s of <%s> (%s): remove it",
+					 attr->ns->prefix, attr->name, name, attr->ns->href);
+	if (!strcmp(name, "emulator")) {
+		/* Its one child, a text node, or it is not a path. */
+		path = node->children && !node->children->next &&
+		       node->children->type == XML_TEXT_NODE ?
+		       (const char *)node->children->content : "";
+		base = path[0] == '/' ? strrchr(path, '/') + 1 : "";
+		if (strcmp(base, "qemu-kvm") &&
+		    (strncmp(base, "qemu-system-", 12) || !base[12] ||
+		     base[12 + strspn(base + 12, "abcdefghijklmnopqrstuvwxyz0123456789_")]))
+			return qemu_fail(v, -EOPNOTSUPP, "its <emulator> %s is not a QEMU system emulator: shm moves QEMU's domains",
+					 path);
+	}
+	for (node = node->children; !err && node; node = node->next)
+		if (node->type == XML_ELEMENT_NODE)
+			err = lv_check_node(v, node);
+	return err;
+}
+
+/*
+ * A domain's XML parsed, or NULL with @v's error set. No DTD: one could
+ * define entities, and a domain's XML has none. Checked (lv_check_node)
+ * unless it is the source's own (@ours), from which what shm adds goes
+ * first.
+ */
+static xmlDoc *lv_parse_xml(struct vmm *v, const char *xml, size_t len,
+			    bool ours)
+{
+	xmlDoc *doc = sym_xmlReadMemory(xml, len, "domain.xml", NULL,
+					XML_PARSE_NONET | XML_PARSE_NOERROR |
+					XML_PARSE_NOWARNING);
+	xmlNode *root = doc ? sym_xmlDocGetRootElement(doc) : NULL;
+
+	if (!root || doc->intSubset || strcmp((char *)root->name, "domain")) {
+		sym_xmlFreeDoc(doc);
+		qemu_fail(v, -EINVAL, "description: not a domain's XML");
+		return NULL;
+	}
+	if (ours)
+		lv_unwait(root);
+	if (lv_check_node(v, root)) {
+		sym_xmlFreeDoc(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* @doc as text, malloc()ed; NULL with @v's error set. */
+static char *lv_dump(struct vmm *v, xmlDoc *doc)
+{
+	xmlBuffer *buf = sym_xmlBufferCreate();
+	char *xml = NULL;
+
+	if (buf && sym_xmlNodeDump(buf, doc, sym_xmlDocGetRootElement(doc), 0, 0) > 0)
+		xml = strdup((const char *)sym_xmlBufferContent(buf));
+	sym_xmlBufferFree(buf);
+	if (!xml)
+		qemu_fail(v, -ENOMEM, "the domain's XML: out of memory");
+	return xml;
+}
+
+/*
+ * The source's domain, as the destination will get it, checked as the
+ * destination will check it: refused here, saying so, rather than there.
+ * The text of it, malloc()ed, in @text if not NULL.
+ */
+static int lv_source_xml(struct vmm *v, char **text)
+{
+	struct qemu *q = v->priv;
+	char *xml = sym_virDomainGetXMLDesc(q->domain, VIR_DOMAIN_XML_MIGRATABLE);
+	xmlDoc *doc;
+	int err = 0;
+
+	if (!xml)
+		return lv_fail(v, -EIO, "the domain's XML");
+	doc = lv_parse_xml(v, xml, strlen(xml), true);
+	free(xml);
+	if (!doc)
+		return -EOPNOTSUPP;
+	if (text) {
+		*text = lv_dump(v, doc);
+		err = *text ? 0 : -ENOMEM;
+	}
+	sym_xmlFreeDoc(doc);
+	return err;
+}
+
 static int lv_attach(struct vmm *v, const char *name)
 {
 	struct qemu *q = qemu_new(v);
@@ -255,11 +412,12 @@ static int lv_attach(struct vmm *v, const char *name)
 		return -ENOMEM;
 	err = lv_connect(v);
 	if (!err) {
-		q->domain = virDomainLookupByName(q->libvirt, name);
+		q->domain = sym_virDomainLookupByName(q->libvirt, name);
 		if (!q->domain)
 			err = lv_fail(v, -ENOENT, "libvirt has no such domain");
 	}
-	if (!err && virDomainIsActive(q->domain) != 1)
+	err = err ?: lv_source_xml(v, NULL);
+	if (!err && sym_virDomainIsActive(q->domain) != 1)
 		err = qemu_fail(v, -EBUSY, "domain %s is not running", name);
 	err = err ?: lv_find_qemu(v) ?: lv_facts(v) ?: lv_check_args(v) ?:
 	      qemu_check_source(v);
@@ -268,61 +426,53 @@ static int lv_attach(struct vmm *v, const char *name)
 	return err;
 }
 
-/*
- * What of a domain's XML libvirt would run unchecked: a QEMU command line
- * of its own (libvirt's QEMU namespace), an emulator that is not a QEMU
- * system emulator. The destination's libvirtd starts what the XML says,
- * and the XML comes from the network.
- */
-static int lv_check_xml(struct vmm *v, const char *xml)
-{
-	const char *emulator = strstr(xml, "<emulator>"), *base, *end;
-
-	if (strstr(xml, LV_QEMU_NS))
-		return qemu_fail(v, -EOPNOTSUPP, "its XML passes QEMU arguments of its own (<qemu:commandline>, <qemu:capabilities>): shm cannot check what they do; remove them");
-	if (!emulator)
-		return 0;
-	emulator += strlen("<emulator>");
-	end = strstr(emulator, "</emulator>");
-	base = memrchr(emulator, '/', end ? end - emulator : 0);
-	if (!end || *emulator != '/' || !base ||
-	    strncmp(base + 1, "qemu-system-", 12) ||
-	    strspn(base + 13, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-	    (size_t)(end - base - 13))
-		return qemu_fail(v, -EOPNOTSUPP, "its <emulator> is not a QEMU system emulator: shm moves QEMU's domains");
-	return 0;
-}
-
 static int lv_describe(struct vmm *v, char *desc, size_t len)
 {
-	struct qemu *q = v->priv;
-	char *xml = virDomainGetXMLDesc(q->domain, VIR_DOMAIN_XML_MIGRATABLE);
 	size_t n = 0;
-	int err;
+	char *xml;
+	int err = lv_source_xml(v, &xml);
 
-	if (!xml)
-		return lv_fail(v, -EIO, "the domain's XML");
-	err = lv_check_xml(v, xml);
-	if (err) {
-		free(xml);
+	if (err)
 		return err;
-	}
 	err = vmm_desc_put(desc, len, &n, xml);
 	free(xml);
 	return err ? qemu_fail(v, err, "its domain XML is over %zu bytes described", len) : 0;
 }
 
 /*
- * The domain's XML with QEMU told to wait for its migration: libvirt's
- * QEMU namespace, and "-incoming defer" on its command line.
+ * Tells the domain's QEMU to wait for its migration: lv_incoming_args on
+ * its command line, in libvirt's QEMU namespace.
  */
+static int lv_add_incoming(xmlNode *root)
+{
+	xmlNode *cmdline, *arg;
+	unsigned int i;
+	xmlNs *ns;
+
+	/* Declared already (and unused: lv_check_node), or declared here. */
+	ns = root->nsDef;
+	while (ns && strcmp((char *)ns->href, LV_QEMU_NS))
+		ns = ns->next;
+	ns = ns ?: sym_xmlNewNs(root, BAD_CAST LV_QEMU_NS, BAD_CAST "qemu");
+	if (!ns)
+		return -EEXIST;
+	cmdline = sym_xmlNewChild(root, ns, BAD_CAST "commandline", NULL);
+	for (i = 0; cmdline && i < ARRAY_SIZE(lv_incoming_args); i++) {
+		arg = sym_xmlNewChild(cmdline, ns, BAD_CAST "arg", NULL);
+		if (!arg || !sym_xmlNewProp(arg, BAD_CAST "value",
+					    BAD_CAST lv_incoming_args[i]))
+			return -ENOMEM;
+	}
+	return cmdline ? 0 : -ENOMEM;
+}
+
+/* The domain's XML from @desc, checked, its QEMU told to wait. */
 static char *lv_incoming_xml(struct vmm *v, const char *desc)
 {
-	const char *open = " xmlns:qemu='" LV_QEMU_NS "'";
-	const char *args = "<qemu:commandline><qemu:arg value='-incoming'/><qemu:arg value='defer'/></qemu:commandline>";
-	size_t n = 0, cap = strlen(desc) + strlen(open) + strlen(args) + 2;
-	char *xml = malloc(cap), *tag, *end;
-	int c;
+	char *xml = malloc(strlen(desc) + 1);
+	xmlDoc *doc = NULL;
+	size_t n = 0;
+	int c = 0, err;
 
 	if (!xml) {
 		qemu_fail(v, -ENOMEM, "out of memory");
@@ -330,23 +480,20 @@ static char *lv_incoming_xml(struct vmm *v, const char *desc)
 	}
 	while (*desc && (c = vmm_desc_get(&desc)) > 0)
 		xml[n++] = c;
-	xml[n] = '\0';
-	tag = strstr(xml, "<domain ");
-	end = strstr(xml, "</domain>");
-	if (*desc || !tag || !end || strchr(xml, '\0') != end + 9 + (end[9] == '\n')) {
-		free(xml);
+	if (c < 0)
 		qemu_fail(v, -EINVAL, "description: not a domain's XML");
+	else
+		doc = lv_parse_xml(v, xml, n, false);
+	free(xml);
+	if (!doc)
 		return NULL;
-	}
-	if (lv_check_xml(v, xml)) {
-		free(xml);
-		return NULL;
-	}
-	/* Its last element first, then into its opening tag. */
-	snprintf(end, cap - (end - xml), "%s</domain>\n", args);
-	tag += strlen("<domain");
-	memmove(tag + strlen(open), tag, strlen(tag) + 1);
-	memcpy(tag, open, strlen(open));
+	err = lv_add_incoming(sym_xmlDocGetRootElement(doc));
+	xml = err ? NULL : lv_dump(v, doc);
+	if (err == -EEXIST)
+		qemu_fail(v, err, "its XML's prefix qemu: names another namespace");
+	else if (err)
+		qemu_fail(v, err, "out of memory");
+	sym_xmlFreeDoc(doc);
 	return xml;
 }
 
@@ -354,15 +501,20 @@ static int lv_create_incoming(struct vmm *v, const char *desc,
 			      const char *rundir)
 {
 	struct qemu *q = qemu_new(v);
-	char *xml;
+	char *xml = NULL;
 	int err;
 
 	if (!q)
 		return -ENOMEM;
-	xml = lv_incoming_xml(v, desc);
-	err = xml ? lv_connect(v) : -EINVAL;
+	/* The XML checked before libvirtd hears of it. */
+	err = libvirt_load(v->err, sizeof(v->err));
 	if (!err) {
-		q->domain = virDomainCreateXML(q->libvirt, xml, VIR_DOMAIN_START_PAUSED);
+		xml = lv_incoming_xml(v, desc);
+		err = xml ? lv_connect(v) : -EINVAL;
+	}
+	if (!err) {
+		q->domain = sym_virDomainCreateXML(q->libvirt, xml,
+						   VIR_DOMAIN_START_PAUSED);
 		if (!q->domain)
 			err = lv_fail(v, -EIO, "this host's libvirtd did not start the domain");
 	}
@@ -371,7 +523,7 @@ static int lv_create_incoming(struct vmm *v, const char *desc,
 	      lv_facts(v) ?: qemu_ram_size(v);
 	if (err) {
 		if (q->domain)
-			virDomainDestroy(q->domain);
+			sym_virDomainDestroy(q->domain);
 		qemu_free(v);
 	}
 	return err;
@@ -381,7 +533,7 @@ static int lv_resume(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 
-	return virDomainResume(q->domain) ?
+	return sym_virDomainResume(q->domain) ?
 	       lv_fail(v, -EIO, "libvirt did not resume the domain") : 0;
 }
 
@@ -394,7 +546,7 @@ static void lv_destroy(struct vmm *v)
 	memcpy(err, v->err, sizeof(err));
 	q->migrating = false;
 	qemu_stream_end(q);
-	virDomainDestroy(q->domain);
+	sym_virDomainDestroy(q->domain);
 	memcpy(v->err, err, sizeof(err));
 	qemu_free(v);
 }
@@ -402,13 +554,13 @@ static void lv_destroy(struct vmm *v)
 int qemu_libvirt_guard(struct vmm *v, struct guard_undo *undo)
 {
 	struct qemu *q = v->priv;
-	char *uri = virConnectGetURI(q->libvirt);
+	char *uri = sym_virConnectGetURI(q->libvirt);
 
 	if (!uri)
 		return lv_fail(v, -EIO, "libvirt's URI");
 	snprintf(undo->libvirt_uri, sizeof(undo->libvirt_uri), "%s", uri);
 	free(uri);
-	if (virDomainGetUUIDString(q->domain, undo->libvirt_domain))
+	if (sym_virDomainGetUUIDString(q->domain, undo->libvirt_domain))
 		return lv_fail(v, -EIO, "the domain's UUID");
 	return 0;
 }

@@ -102,14 +102,23 @@ void qemu_free(struct vmm *v)
 	guard_disarm(&q->guard);
 	qmp_close(&q->qmp);
 	if (q->domain)
-		virDomainFree(q->domain);
+		sym_virDomainFree(q->domain);
 	if (q->libvirt)
-		virConnectClose(q->libvirt);
+		sym_virConnectClose(q->libvirt);
 	if (q->pidfd >= 0)
 		close(q->pidfd);
 	qemu_close_state(q);
 	free(q);
 	v->priv = NULL;
+}
+
+int qemu_adopt_pid(struct vmm *v, pid_t pid)
+{
+	struct qemu *q = v->priv;
+
+	v->pid = pid;
+	q->pidfd = pidfd_open(pid, 0);
+	return q->pidfd < 0 ? qemu_fail(v, -errno, "pidfd_open(%d): %m", pid) : 0;
 }
 
 /* Monitor connected: who QEMU is, and a pidfd that stays its. */
@@ -121,11 +130,7 @@ static int qemu_adopt(struct vmm *v, const char *qmp_path)
 	if (err)
 		return qemu_fail(v, err, "QEMU monitor %s", q->qmp.err);
 	snprintf(q->qmp_path, sizeof(q->qmp_path), "%s", qmp_path);
-	v->pid = q->qmp.pid;
-	q->pidfd = pidfd_open(v->pid, 0);
-	if (q->pidfd < 0)
-		return qemu_fail(v, -errno, "pidfd_open(%d): %m", v->pid);
-	return 0;
+	return qemu_adopt_pid(v, q->qmp.pid);
 }
 
 int qemu_ram_size(struct vmm *v)

@@ -7,6 +7,8 @@
  *   vmm_qemu.c        the driver's operations (vmm.h), through QMP
  *   vmm_libvirt.c     the libvirt driver: a QEMU of libvirtd's, the same
  *                     operations through libvirtd, and its domain XML
+ *                     (libvirt and libxml2 opened on its first use:
+ *                     libvirt.c)
  *   softdirty.c       QEMU's own writes to guest RAM (softdirty.h)
  *
  * A VM is named by its QMP socket ("qemu:/run/vm1.qmp"). Its RAM must be
@@ -24,8 +26,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-#include <libvirt/libvirt.h>
 
 #include "guard.h"
 #include "qmp.h"
@@ -97,6 +97,8 @@ int qemu_fail(struct vmm *v, int err, const char *fmt, ...)
 int qemu_qmp_fail(struct vmm *v, int err);
 struct qemu *qemu_new(struct vmm *v);
 void qemu_free(struct vmm *v);
+/* QEMU @pid is the VM's: v->pid, and a pidfd that stays its. */
+int qemu_adopt_pid(struct vmm *v, pid_t pid);
 /* The RAM backend's size, in v->ram_bytes. */
 int qemu_ram_size(struct vmm *v);
 /* Source: whether the attached QEMU may be moved now (ram_bytes set). */
