@@ -188,43 +188,70 @@ int link_send(int fd, const char *fmt, ...)
 	return link_send_bytes(fd, line, n);
 }
 
-int link_recv_bytes(int fd, void *buf, size_t len, int timeout_ms)
+/* What has come, up to @len bytes, waiting for some; taken unless peeked. */
+static ssize_t link_recv_some(int fd, void *buf, size_t len, int timeout_ms,
+			      int flags)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char *p = buf;
 	ssize_t n;
 
-	while (len) {
+	for (;;) {
 		n = poll(&pfd, 1, timeout_ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -ETIMEDOUT;
-		n = recv(fd, p, len, 0);
+		n = recv(fd, buf, len, flags);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ECONNRESET;
+		return n > 0 ? n : n < 0 ? -errno : -ECONNRESET;
+	}
+}
+
+int link_recv_bytes(int fd, void *buf, size_t len, int timeout_ms)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = link_recv_some(fd, p, len, timeout_ms, 0);
+		if (n < 0)
+			return n;
 		p += n;
 		len -= n;
 	}
 	return 0;
 }
 
+/*
+ * A line is looked at before it is taken, and taken up to its end only:
+ * the bytes of a STATE piece may follow it. (A byte at a time would be a
+ * system call per byte, for lines of up to LINK_LINE_MAX.)
+ */
 int link_recv(int fd, char *line, size_t len, int timeout_ms)
 {
 	size_t got = 0;
+	ssize_t n;
+	char *end;
 	int err;
 
 	while (got < len - 1) {
-		err = link_recv_bytes(fd, line + got, 1, timeout_ms);
+		n = link_recv_some(fd, line + got, len - 1 - got, timeout_ms,
+				   MSG_PEEK);
+		if (n < 0)
+			return n;
+		end = memchr(line + got, '\n', n);
+		if (end)
+			n = end - (line + got) + 1;
+		/* Taken as peeked: it has come, and only we read @fd. */
+		err = link_recv_bytes(fd, line + got, n, timeout_ms);
 		if (err)
 			return err;
-		if (line[got] == '\n') {
-			line[got] = 0;
+		got += n;
+		if (end) {
+			line[got - 1] = 0;
 			return 0;
 		}
-		got++;
 	}
 	return -E2BIG;
 }

@@ -46,8 +46,11 @@
  * before either starts anything, rather than misreading it at the cutover.
  */
 #define LINK_VERSION		1
-/* A MIGRATE line with desc, flags and cpu at their longest fits. */
-#define LINK_LINE_MAX		12288
+/*
+ * A MIGRATE line with desc, flags and cpu at their longest fits (checked
+ * where the line is made, in migrate.c).
+ */
+#define LINK_LINE_MAX		(72 << 10)
 #define LINK_TIMEOUT_MS		30000
 /* The VM's state: a STATE piece's bytes at most, and all pieces'. */
 #define LINK_STATE_PIECE_MAX	(1 << 20)

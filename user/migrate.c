@@ -172,6 +172,11 @@ static int guest_cpu(struct migration *m, char *field, size_t len)
 	return 0;
 }
 
+/* The MIGRATE line's variable parts at their longest, and the rest. */
+_Static_assert(LINK_LINE_MAX >= VMM_DESC_MAX + CPUID_TEXT_MAX +
+	       sizeof(((struct host_cpu *)0)->flags) + 1024,
+	       "a MIGRATE line fits in LINK_LINE_MAX");
+
 /* Preflight here, then the destination's, which answers with an id. */
 static int propose(struct migration *m, uint32_t *id)
 {

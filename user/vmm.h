@@ -30,9 +30,11 @@
 
 /*
  * A description travels as one line of words without spaces inside: a
- * command line, or a libvirt domain's XML, %XX-escaped.
+ * command line, or a libvirt domain's XML, %XX-escaped (a domain of many
+ * devices has 10 to 20 KiB of XML, which escaping makes up to twice as
+ * long).
  */
-#define VMM_DESC_MAX	16384
+#define VMM_DESC_MAX	(64 << 10)
 #define VMM_ERR_MAX	256
 
 struct vmm {
