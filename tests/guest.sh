@@ -33,11 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bail() {
-	echo "Bail out! $*"
-	exit 1
-}
-
 value() { # KEY: from the guest's stats
 	guest_field "$(guest_ctl stats 2>&1)" "$1"
 }

@@ -99,6 +99,35 @@ dump_processes() { # PATTERN
 	done | diag
 }
 
+bail() { # REASON
+	echo "Bail out! $*"
+	exit 1
+}
+
+# Whether COMMAND succeeds within SECONDS, tried every 0.2 s: for what a
+# test waits on that another process does in its own time.
+eventually() { # SECONDS COMMAND...
+	local tries=$(($1 * 5))
+
+	shift
+	while ((tries-- > 1)); do
+		"$@" && return
+		sleep 0.2
+	done
+	"$@"
+}
+
+# Until shmctl serve, its output in LOG, says it serves; bails out if it
+# does not within 10 s.
+serve_ready() { # LOG
+	for _ in $(seq 100); do
+		grep -q "serving migrations" "$1" && return
+		sleep 0.1
+	done
+	diag <"$1"
+	bail "shmctl serve did not start ($1)"
+}
+
 skip_all() { # REASON
 	echo "1..0 # SKIP $1"
 	exit $KSFT_SKIP

@@ -12,8 +12,9 @@
 #                      arguments of its own: each refused saying what to
 #                      change, nothing started on B
 #   migrate A -> B     memory equal at the pause (--verify); libvirt runs
-#                      the domain on B; on A it is defined and shut off, as
-#                      after `virsh migrate`; the guest's self-check passes
+#                      the domain on B, its XML (35 KB) whole; on A it is
+#                      defined and shut off, as after `virsh migrate`; the
+#                      guest's self-check passes
 #   destination killed on the way back, A's QEMU SIGKILLed mid-way:
 #                      shmctl fails, the domain runs on at B with its own
 #                      capabilities, A is clean
@@ -32,7 +33,6 @@ why=$(libvirt_missing)
 
 dir=$(mktemp -d)
 name=lv$$
-declare -A serve_pid
 
 cleanup() {
 	local ns
@@ -59,27 +59,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bail() {
-	echo "Bail out! $*"
-	exit 1
-}
-
 qemu_net_up "shm-l$$" || bail "cannot make the network"
 libvirt_up "$dir" a b || bail "libvirtd did not start"
 head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
-
-# shmctl serve on host NS (a or b), at ADDR.
-start_serve() { # NS ADDR
-	on_host "$1" "$SHMCTL" serve --listen "$2" --key "$dir/key" \
-		--rundir "$dir/run-$1" >"$dir/serve-$1.log" 2>&1 &
-	serve_pid[$1]=$!
-	for _ in $(seq 100); do
-		grep -q "serving migrations" "$dir/serve-$1.log" && return
-		sleep 0.1
-	done
-	diag <"$dir/serve-$1.log"
-	bail "shmctl serve did not start on $1"
-}
 
 # The domain's state on host NS, as libvirt has it ("running", "shut
 # off"), or nothing if libvirt has no such domain there.
@@ -93,21 +75,20 @@ clean_on() { # NS
 		[[ -z $(on_host "$1" "$SHMCTL" status 2>&1 | grep -v "no migrations") ]]
 }
 
-clean_soon() { # NS
-	for _ in $(seq 50); do
-		clean_on "$1" && return
-		sleep 0.2
-	done
-	clean_on "$1"
+# A migration of DOMAIN from A refused (exit status 6), saying PATTERN.
+refused() { # DESCRIPTION PATTERN DOMAIN
+	check_exit "$1" 6 "$2" on_host a "$SHMCTL" migrate "libvirt:$3" \
+		--to "$QEMU_B_IP" --key "$dir/key"
 }
 
-# The guest answers, and its self-check passes.
-guest_checks() {
-	local ans
-
-	ans=$(guest_ctl check 2>&1)
-	echo "$ans"
-	[[ $ans == "ok pages="* ]]
+# A domain for a refusal, in $dir/SUFFIX.xml: the guest's XML, named
+# NAME-SUFFIX, without its interface, disk and console (the guest's own),
+# and changed by the sed EXPRESSIONS given.
+other_domain() { # SUFFIX EXPRESSIONS...
+	sed -e "s|<name>$name</name>|<name>$name-$1</name>|" \
+		-e "/<interface/,/<\/interface>/d" -e "/<disk/,/<\/disk>/d" \
+		-e "s|<serial type='file'>.*</serial>||" "${@:2}" \
+		"$dir/$name.xml" >"$dir/$1.xml"
 }
 
 # QEMU's migration capabilities on host NS have each CAP=STATE given.
@@ -140,11 +121,9 @@ migrate_broken() { # HOW
 	local pid rc=0 qemu
 
 	: >"$dir/broken.out"
-	# Not through on_host, a function: $! must be shmctl, not a subshell.
-	ip netns exec "$qemu_net-b" env LIBVIRT_DEFAULT_URI="$(libvirt_uri b)" \
-		"$SHMCTL" migrate "libvirt:$name" --to "$QEMU_A_IP" \
-		--key "$dir/key" >"$dir/broken.out" 2>&1 &
-	pid=$!
+	on_host_bg b "$SHMCTL" migrate "libvirt:$name" --to "$QEMU_A_IP" \
+		--key "$dir/key" >"$dir/broken.out" 2>&1
+	pid=$host_pid
 	for _ in $(seq 600); do
 		grep -q "precopy" "$dir/broken.out" && break
 		sleep 0.1
@@ -171,11 +150,16 @@ migrate_broken() { # HOW
 	((rc != 0))
 }
 
-plan 22
+plan 23
 
 qemu_hold_code_patches
 libvirt_guest_xml "$name" "$dir" 64 1000 200 >"$dir/$name.xml" ||
 	bail "no disk for the guest"
+# A description of 35 KB, which escaping for the wire makes 47 KB: what
+# a domain of many devices may come to.
+description=$(printf "shm moves this domain's XML whole. %.0s" $(seq 1000))
+description=${description% }
+sed -i "s|</name>|</name><description>$description</description>|" "$dir/$name.xml"
 if ! on_host a virsh -q define "$dir/$name.xml" >/dev/null ||
 	! on_host a virsh -q start "$name" >/dev/null; then
 	bail "libvirt did not start the domain"
@@ -184,44 +168,33 @@ for _ in $(seq "$QEMU_BOOT_TIMEOUT"); do
 	grep -q '^shm-guest: ready' "$dir/$name.console" 2>/dev/null && break
 	sleep 1
 done
-guest_checks >/dev/null || bail "the guest did not boot"
-start_serve b "$QEMU_B_IP"
-start_serve a "$QEMU_A_IP"
+guest_checks "$name" "$dir" >/dev/null || bail "the guest did not boot"
+serve_start b "$QEMU_B_IP" "$dir"
+serve_start a "$QEMU_A_IP" "$dir"
 guest_echo_start "$dir/echo.out" 3600
 
 # --- Refusals, before anything starts on B.
-check_exit "a domain libvirt does not have: refused, saying so" 6 \
-	"libvirt has no such domain" \
-	on_host a "$SHMCTL" migrate libvirt:no-such-domain --to "$QEMU_B_IP" \
-	--key "$dir/key"
-sed -e "s|<name>$name</name>|<name>$name-ram</name>|" \
-	-e "/<memoryBacking>/d" -e "/<interface/,/<\/interface>/d" -e "/<disk/,/<\/disk>/d" \
-	-e "s|<serial type='file'>.*</serial>||" "$dir/$name.xml" >"$dir/ram.xml"
+refused "a domain libvirt does not have: refused, saying so" \
+	"libvirt has no such domain" no-such-domain
+other_domain ram -e "/<memoryBacking>/d"
 on_host a virsh -q define "$dir/ram.xml" >/dev/null
-check_exit "a domain that is not running: refused, saying so" 6 \
-	"domain $name-ram is not running" \
-	on_host a "$SHMCTL" migrate "libvirt:$name-ram" --to "$QEMU_B_IP" \
-	--key "$dir/key"
+refused "a domain that is not running: refused, saying so" \
+	"domain $name-ram is not running" "$name-ram"
 # Started paused: its QEMU is all the test needs, no guest runs.
 on_host a virsh -q start --paused "$name-ram" >/dev/null
-check_exit "a domain whose RAM is not shared: refused, saying what to add" 6 \
+refused "a domain whose RAM is not shared: refused, saying what to add" \
 	"its RAM is not shared: add <memoryBacking><source type='memfd'/><access mode='shared'/>" \
-	on_host a "$SHMCTL" migrate "libvirt:$name-ram" --to "$QEMU_B_IP" \
-	--key "$dir/key"
+	"$name-ram"
 on_host a virsh -q destroy "$name-ram" >/dev/null
 on_host a virsh -q undefine "$name-ram" >/dev/null
 # Shared RAM, and a QEMU argument of the domain's own, which the
 # destination's libvirtd would run unchecked.
-sed -e "s|<name>$name</name>|<name>$name-arg</name>|" \
+other_domain arg \
 	-e "s|<domain type='kvm'>|<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|" \
-	-e "s|</domain>|<qemu:commandline><qemu:arg value='-msg'/><qemu:arg value='timestamp=on'/></qemu:commandline></domain>|" \
-	-e "/<interface/,/<\/interface>/d" -e "/<disk/,/<\/disk>/d" \
-	-e "s|<serial type='file'>.*</serial>||" "$dir/$name.xml" >"$dir/arg.xml"
+	-e "s|</domain>|<qemu:commandline><qemu:arg value='-msg'/><qemu:arg value='timestamp=on'/></qemu:commandline></domain>|"
 on_host a virsh -q create --paused "$dir/arg.xml" >/dev/null
-check_exit "a domain with QEMU arguments of its own: refused, saying so" 6 \
-	"its XML passes QEMU arguments of its own" \
-	on_host a "$SHMCTL" migrate "libvirt:$name-arg" --to "$QEMU_B_IP" \
-	--key "$dir/key"
+refused "a domain with QEMU arguments of its own: refused, saying so" \
+	"its XML has an element <qemu:commandline>" "$name-arg"
 on_host a virsh -q destroy "$name-arg" >/dev/null
 check "... B is left clean" clean_on b
 
@@ -237,7 +210,9 @@ diag <"$dir/ab.out"
 check "A -> B: libvirt runs the domain on B" eval '[[ $(state_on b) == running ]]'
 check "A -> B: on A the domain is defined, shut off" \
 	eval '[[ $(state_on a) == "shut off" ]]'
-check "A -> B: the guest answers on B, its self-check passes" guest_checks
+check "A -> B: its XML came whole (a description of 35 KB)" \
+	eval '[[ $(on_host b virsh desc "$name") == "$description" ]]'
+check "A -> B: the guest answers on B, its self-check passes" guest_checks "$name" "$dir"
 check "A -> B: B's QEMU has its own capabilities back" \
 	caps_are b x-ignore-shared=false pause-before-switchover=false
 
@@ -250,10 +225,10 @@ for how in dest-kill kill; do
 	esac
 	check "$what: shmctl migrate fails" migrate_broken "$how"
 	check "$what: the domain runs on at B, its guest passes its self-check" \
-		eval '[[ $(state_on b) == running ]] && guest_checks'
+		eval '[[ $(state_on b) == running ]] && guest_checks "$name" "$dir"'
 	check "$what: B's QEMU has its own capabilities back" \
 		caps_are b x-ignore-shared=false pause-before-switchover=false
-	check "$what: A is left clean" clean_soon a
+	check "$what: A is left clean" eventually 10 clean_on a
 done
 on_host b tc qdisc del dev up0 root
 
@@ -267,7 +242,7 @@ else
 fi
 check "B -> A: A's domain runs again, B has none" \
 	eval '[[ $(state_on a) == running && -z $(state_on b) ]]'
-check "B -> A: the guest's self-check passes on A" guest_checks
+check "B -> A: the guest's self-check passes on A" guest_checks "$name" "$dir"
 
 if guest_echo_wait "$dir/echo.out" stop >"$dir/echo.verdict"; then
 	diag <"$dir/echo.verdict"

@@ -9,6 +9,8 @@
 #   qemu_net_up shm-g$$                   # $qemu_net-a, -b, -obs, -sw
 #   qemu_guest_start "$qemu_net-a" g1 "$dir" 64 1000 200 || bail...
 #   guest_ctl check                       # "ok pages=..." (control.c)
+#   guest_checks g1 "$dir"                # the same, diagnosed if not
+#   serve_start b "$QEMU_B_IP" "$dir"     # shmctl serve on host b
 #   guest_echo_start "$dir/echo.out" 10   # a long-lived echo connection
 #   guest_echo_wait "$dir/echo.out"       # its verdict
 #   qemu_guest_stop g1 "$dir"; qemu_net_down
@@ -245,6 +247,69 @@ qemu_guest_stop() { # NAME DIR
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	rm -f "/dev/shm/shm-$1.ram"
+}
+
+# The environment of commands on host NS, as NAME=VALUE lines: none here
+# (tests/libvirt.sh's names the host's libvirtd).
+host_env() { # NS
+	:
+}
+
+# COMMAND on host NS (a or b).
+on_host() { # NS COMMAND...
+	local env
+
+	mapfile -t env < <(host_env "$1")
+	ip netns exec "$qemu_net-$1" env "${env[@]}" "${@:2}"
+}
+
+# The same in the background, its pid in host_pid: the command's own (ip
+# and env exec it), which a signal to it must reach.
+on_host_bg() { # NS COMMAND...
+	local env
+
+	mapfile -t env < <(host_env "$1")
+	ip netns exec "$qemu_net-$1" env "${env[@]}" "${@:2}" &
+	host_pid=$!
+}
+
+declare -A serve_pid
+# shmctl serve on host NS at ADDR, with the key DIR/key, the QEMUs it
+# starts in DIR/run-NS, its log in DIR/serve-NS.log; its pid in
+# serve_pid[NS].
+serve_start() { # NS ADDR DIR
+	on_host_bg "$1" "$SHMCTL" serve --listen "$2" --key "$3/key" \
+		--rundir "$3/run-$1" >"$3/serve-$1.log" 2>&1
+	serve_pid[$1]=$host_pid
+	serve_ready "$3/serve-$1.log"
+}
+
+# The last lines of each console guest NAME has now: the one it was
+# started with, and those of the QEMUs shmctl serve started for it, which
+# go when the guest moves away again (so guest_checks shows them when it
+# fails, not only the test's end).
+qemu_consoles_diag() { # NAME DIR
+	local console
+
+	for console in "$2/$1.console" "$2"/run-*/qemu-*/serial.log; do
+		[[ -f $console ]] || continue
+		diag "last lines of the guest's console $console:"
+		tail -n 30 "$console" | tr -d '\r' | diag
+	done
+}
+
+# Guest NAME answers, and its self-check passes. If not, where the switch
+# and the observer think the guest is, and its consoles.
+guest_checks() { # NAME DIR
+	local ans
+
+	ans=$(guest_ctl check 2>&1)
+	echo "$ans"
+	[[ $ans == "ok pages="* ]] && return
+	ip netns exec "$qemu_net-sw" bridge fdb show | grep -i "$QEMU_GUEST_MAC"
+	ip netns exec "$qemu_net-obs" ip neigh show "$QEMU_GUEST_IP"
+	qemu_consoles_diag "$1" "$2"
+	return 1
 }
 
 # One command to the guest's control port, from the observer; prints the

@@ -48,22 +48,10 @@ qemu_required
 
 dir=$(mktemp -d)
 name=g$$
-declare -A serve_pid
-# The last lines of each console the guest has now: its QEMU's on either
-# host. One that moves away takes its own with it: see guest_checks.
-consoles_diag() {
-	local console
-
-	for console in "$dir/$name.console" "$dir"/run-*/qemu-*/serial.log; do
-		[[ -f $console ]] || continue
-		diag "last lines of the guest's console $console:"
-		tail -n 30 "$console" | tr -d '\r' | diag
-	done
-}
 
 cleanup() {
 	[[ -n $guest_echo_pid ]] && kill "$guest_echo_pid" 2>/dev/null
-	((_tap_failed)) && consoles_diag
+	((_tap_failed)) && qemu_consoles_diag "$name" "$dir"
 	kill "${serve_pid[@]}" 2>/dev/null
 	wait 2>/dev/null
 	qemu_guest_stop "$name" "$dir"
@@ -74,29 +62,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bail() {
-	echo "Bail out! $*"
-	exit 1
-}
-
-on_a() { ip netns exec "$qemu_net-a" "$@"; }
-on_b() { ip netns exec "$qemu_net-b" "$@"; }
 
 qemu_net_up "shm-q$$" || bail "cannot make the network"
 head -c 32 /dev/urandom >"$dir/key" && chmod 600 "$dir/key"
 
-# shmctl serve on host NS (a or b), its QEMUs' files in $dir/run-NS.
-start_serve() { # NS ADDR
-	ip netns exec "$qemu_net-$1" "$SHMCTL" serve --listen "$2" \
-		--key "$dir/key" --rundir "$dir/run-$1" >"$dir/serve-$1.log" 2>&1 &
-	serve_pid[$1]=$!
-	for _ in $(seq 100); do
-		grep -q "serving migrations" "$dir/serve-$1.log" && return
-		sleep 0.1
-	done
-	diag <"$dir/serve-$1.log"
-	bail "shmctl serve did not start on $1"
-}
 
 stop_serve() { # NS
 	kill "${serve_pid[$1]}"
@@ -113,7 +82,7 @@ small_rundir_b() { # SIZE|off
 		mkdir -p "$dir/run-b"
 		mount -t tmpfs -o "size=$1" shm-rundir "$dir/run-b"
 	fi
-	start_serve b "$QEMU_B_IP"
+	serve_start b "$QEMU_B_IP" "$dir"
 }
 
 # The QMP socket of the guest's QEMU on host NS, wherever it was started.
@@ -147,19 +116,6 @@ clean_on() { # NS
 			grep -v "no migrations") ]]
 }
 
-# The guest answers, and its self-check passes. If not, where the switch
-# and the observer think the guest is.
-guest_checks() {
-	local ans
-
-	ans=$(guest_ctl check 2>&1)
-	echo "$ans"
-	[[ $ans == "ok pages="* ]] && return
-	ip netns exec "$qemu_net-sw" bridge fdb show | grep -i "$QEMU_GUEST_MAC"
-	ip netns exec "$qemu_net-obs" ip neigh show "$QEMU_GUEST_IP"
-	consoles_diag
-	return 1
-}
 
 # QEMU's migration capabilities at QMP, as "name=true|false" lines.
 caps_of() { # QMP
@@ -207,9 +163,9 @@ migrate_broken() { # HOW
 	local pid rc=0
 	# There before the loop below reads it.
 	: >"$dir/broken.out"
-	ip netns exec "$qemu_net-a" "$SHMCTL" migrate "qemu:$(qmp_on a)" \
-		--to "$QEMU_B_IP" --key "$dir/key" >"$dir/broken.out" 2>&1 &
-	pid=$!
+	on_host_bg a "$SHMCTL" migrate "qemu:$(qmp_on a)" \
+		--to "$QEMU_B_IP" --key "$dir/key" >"$dir/broken.out" 2>&1
+	pid=$host_pid
 	for _ in $(seq 600); do
 		grep -q "precopy" "$dir/broken.out" && break
 		sleep 0.1
@@ -220,7 +176,7 @@ migrate_broken() { # HOW
 		# monitor is the first one's.
 		check_exit "a second shmctl migrate of a VM on the move is refused" \
 			6 "no greeting in 5 s: another client has this monitor" \
-			on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" \
+			on_host a "$SHMCTL" migrate "qemu:$(qmp_on a)" \
 			--to "$QEMU_B_IP" --key "$dir/key"
 		kill -INT "$pid"
 		;;
@@ -232,7 +188,7 @@ migrate_broken() { # HOW
 	serve-kill)
 		kill -KILL "${serve_pid[b]}"
 		wait "${serve_pid[b]}" 2>/dev/null
-		start_serve b "$QEMU_B_IP"
+		serve_start b "$QEMU_B_IP" "$dir"
 		;;
 	disk-full)
 		head -c 1G /dev/zero >"$dir/run-b/fill" 2>/dev/null
@@ -246,36 +202,27 @@ migrate_broken() { # HOW
 		grep -q "is the filesystem of its RAM file full" "$dir/broken.out"; }
 }
 
-# Whether host NS is clean within 10 s: what a dead shmctl leaves behind
-# goes with its guard process, which may take a moment.
-clean_soon() { # NS
-	for _ in $(seq 50); do
-		clean_on "$1" && return
-		sleep 0.2
-	done
-	clean_on "$1"
-}
 
 plan 48
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"
-start_serve b "$QEMU_B_IP"
-start_serve a "$QEMU_A_IP"
+serve_start b "$QEMU_B_IP" "$dir"
+serve_start a "$QEMU_A_IP" "$dir"
 guest_echo_start "$dir/echo.out" 3600
 
 # --- Preflight. A dry run starts the VM's QEMU on B, paused, to read the
 # CPU it gives the guest there, and removes it.
 check_exit "dry run: preflight passes on both hosts" 0 "preflight passed" \
-	on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
+	on_host a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
 	--key "$dir/key" --dry-run
-check "dry run: B is left clean" clean_soon b
+check "dry run: B is left clean" eventually 10 clean_on b
 # What counts is the guest's CPU, not the host's: a flag A's CPU has and
 # B's lacks is no reason to refuse while B's QEMU gives the guest all it
 # had.
 sed 's/^flags\t*: /&shm_test_feature /' /proc/cpuinfo >"$dir/cpuinfo"
 check_exit "a host CPU flag B lacks, the guest's CPU the same: preflight passes" \
-	0 "preflight passed" on_a env SHM_PROC_CPUINFO="$dir/cpuinfo" \
+	0 "preflight passed" on_host a env SHM_PROC_CPUINFO="$dir/cpuinfo" \
 	"$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
 	--key "$dir/key" --dry-run
 # B's QEMU as on a host without popcnt (CPUID.01H:ECX bit 23): the guest
@@ -286,21 +233,21 @@ printf '#!/bin/sh\nexec %s "$@" -cpu %s,-popcnt\n' \
 	>"$dir/no-popcnt/qemu-system-x86_64"
 chmod +x "$dir/no-popcnt/qemu-system-x86_64"
 stop_serve b
-PATH=$dir/no-popcnt:$PATH start_serve b "$QEMU_B_IP"
+PATH=$dir/no-popcnt:$PATH serve_start b "$QEMU_B_IP" "$dir"
 check_exit "a CPU feature B's QEMU cannot give the guest: refused, naming it" \
 	6 "lack features it uses: CPUID.\(EAX=01H,ECX=0H\):ECX bit 23" \
-	on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
+	on_host a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
 	--key "$dir/key"
 check "... the VM runs on at A, answers, passes its self-check" \
-	eval 'qemu_runs "$(qmp_on a)" && guest_checks'
-check "... B is left clean" clean_soon b
+	eval 'qemu_runs "$(qmp_on a)" && guest_checks "$name" "$dir"'
+check "... B is left clean" eventually 10 clean_on b
 # B's run directory too small for the guest's 256 MiB RAM file.
 small_rundir_b 128M
 check_exit "B's run directory without room for the RAM file: refused" 6 \
 	"has 12[0-9] MiB free, the VM's RAM file there needs 256 MiB" \
-	on_a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
+	on_host a "$SHMCTL" migrate "qemu:$(qmp_on a)" --to "$QEMU_B_IP" \
 	--key "$dir/key" --dry-run
-check "... B is left clean" clean_soon b
+check "... B is left clean" eventually 10 clean_on b
 small_rundir_b off
 
 # --- A to B, device emulation writing guest RAM throughout; its owner
@@ -334,7 +281,7 @@ else
 	not_ok "A -> B: the probe reports the blackout and the client gap"
 fi
 check "A -> B: the guest answers on B at its address, its self-check passes" \
-	guest_checks
+	guest_checks "$name" "$dir"
 check "A -> B: B's QEMU has its own capabilities back (no x-ignore-shared)" \
 	caps_are "$(qmp_on b)" x-ignore-shared=false pause-before-switchover=false \
 	events=false
@@ -355,12 +302,12 @@ if qemu_in a && qemu_runs "$(qmp_on a)" && ! qemu_in b; then
 else
 	not_ok "B -> A: QEMU runs the VM on A"
 fi
-check "B -> A: the guest's self-check passes on A" guest_checks
+check "B -> A: the guest's self-check passes on A" guest_checks "$name" "$dir"
 check "B is left clean after it sent the VM away" clean_on b
 
 # --- Failures mid-way leave the VM running on A and B clean. A slow
 # link keeps pre-copy going long enough to break it.
-on_a tc qdisc add dev up0 root tbf rate 40mbit burst 256kb latency 100ms
+on_host a tc qdisc add dev up0 root tbf rate 40mbit burst 256kb latency 100ms
 for how in INT dest-kill kill serve-kill disk-full; do
 	# Room for the RAM file at the start, filled up once pre-copy runs.
 	[[ $how == disk-full ]] && small_rundir_b 300M
@@ -379,11 +326,11 @@ for how in INT dest-kill kill serve-kill disk-full; do
 		not_ok "$what: shmctl migrate fails"
 	fi
 	check "$what: the VM runs on at A, answers, passes its self-check" \
-		eval 'qemu_runs "$(qmp_on a)" && guest_checks'
+		eval 'qemu_runs "$(qmp_on a)" && guest_checks "$name" "$dir"'
 	check "$what: A's QEMU has its own capabilities back (multifd)" \
 		caps_are "$(qmp_on a)" multifd=true x-ignore-shared=false \
 		pause-before-switchover=false events=false
-	check "$what: B is left clean" clean_soon b
+	check "$what: B is left clean" eventually 10 clean_on b
 done
 small_rundir_b off
 "$QMP" "$(qmp_on a)" migrate-set-capabilities \
@@ -407,7 +354,7 @@ fi
 # refuses saying why, the VM running on at A; one during which the guest,
 # once pre-copy stalled, eases off to 200 pages/s: shmctl waits and moves
 # it; and one back from B at 8000 pages/s again, with --force-cutover.
-on_a tc qdisc change dev up0 root tbf rate 50mbit burst 256kb latency 100ms
+on_host a tc qdisc change dev up0 root tbf rate 50mbit burst 256kb latency 100ms
 guest_ctl rate 8000 >/dev/null
 what="heavy dirtying"
 if migrate a "$QEMU_B_IP" "$dir/heavy.out" --verify --stall-wait 5; then
@@ -423,8 +370,8 @@ else
 	check "$what: shmctl moves the VM (memory equal at the pause) or refuses" \
 		says_stalled "$dir/heavy.out"
 	check "$what: refused, the VM runs on at A, passes its self-check" \
-		eval 'qemu_runs "$(qmp_on a)" && guest_checks'
-	check "$what: refused, B is left clean" clean_soon b
+		eval 'qemu_runs "$(qmp_on a)" && guest_checks "$name" "$dir"'
+	check "$what: refused, B is left clean" eventually 10 clean_on b
 
 	migrate a "$QEMU_B_IP" "$dir/eased.out" --verify --stall-wait 90 &
 	pid=$!
@@ -445,10 +392,10 @@ else
 	else
 		skip "$what2" "pre-copy converged before it stalled"
 	fi
-	check "$what, eased off: the guest's self-check passes on B" guest_checks
+	check "$what, eased off: the guest's self-check passes on B" guest_checks "$name" "$dir"
 
 	guest_ctl rate 8000 >/dev/null
-	on_b tc qdisc add dev up0 root tbf rate 50mbit burst 256kb latency 100ms
+	on_host b tc qdisc add dev up0 root tbf rate 50mbit burst 256kb latency 100ms
 	if migrate b "$QEMU_A_IP" "$dir/forced.out" --force-cutover --verify; then
 		ok "$what, --force-cutover: migrated back, memory equal at the pause"
 	else
@@ -457,7 +404,7 @@ else
 	fi
 	diag <"$dir/forced.out"
 fi
-check "$what: the guest's self-check passes where it runs" guest_checks
+check "$what: the guest's self-check passes where it runs" guest_checks "$name" "$dir"
 # For the record: a guest nested in TCG's emulated SVM with nested paging
 # has been seen to reset under this load (it runs at its boot-time rate
 # again); tests/run says why the test VM's KVM runs without.

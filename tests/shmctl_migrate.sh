@@ -48,13 +48,7 @@ start_serve() { # [OPTIONS]
 		"$SHMCTL" serve --listen $dst_addr --key "$dir/key" \
 		--rundir "$dir/dst" "$@" >>"$dir/serve.log" 2>&1 &
 	serve_pid=$!
-	for _ in $(seq 100); do
-		grep -q "serving migrations" "$dir/serve.log" && return
-		sleep 0.1
-	done
-	diag <"$dir/serve.log"
-	echo "Bail out! shmctl serve did not start"
-	exit 1
+	serve_ready "$dir/serve.log"
 }
 
 stop_serve() { # [SIGNAL]
@@ -162,14 +156,17 @@ tracing=/sys/kernel/tracing
 echo >"$tracing/trace"
 echo 1 >"$tracing/events/shm/enable"
 migrate_bg web --watch-ip 10.214.0.100@mig0
-# Once shmctl migrate has made its session (it starts slower under
-# emulation than the migration takes once it runs).
-for _ in $(seq 50); do
-	on_src "$SHMCTL" status 2>/dev/null | grep -q "source .*web.sock" && break
-	sleep 0.1
+# What status says once shmctl migrate has made its session: looked at
+# until then, as the migration may take less time under emulation than
+# shmctl migrate takes to start, and not looked at again, as it may be
+# over by then.
+for _ in $(seq 100); do
+	on_src "$SHMCTL" status >"$dir/status.out" 2>&1
+	grep -q "source .*web.sock" "$dir/status.out" && break
+	sleep 0.05
 done
 check_exit "status shows the migration in flight" 0 "source .*web.sock to $dst_addr" \
-	on_src "$SHMCTL" status
+	cat "$dir/status.out"
 rc=0
 wait "$migrate_pid" || rc=$?
 diag <"$dir/web.out"
