@@ -90,13 +90,8 @@ fi
 guest_echo_start "$dir/echo.out" 10
 check "writer rewrites pages (1000/s)" grows writes 200 2
 check "disk reader reads blocks (200/s)" grows reads 40 2
-if guest_echo_wait "$dir/echo.out" >"$dir/echo.verdict"; then
-	diag <"$dir/echo.verdict"
-	ok "echo: 10 s of a long-lived connection, all back intact"
-else
-	diag <"$dir/echo.verdict"
-	not_ok "echo: 10 s of a long-lived connection, all back intact"
-fi
+check "echo: 10 s of a long-lived connection, all back intact" \
+	guest_echo_wait "$dir/echo.out"
 check_exit "self-check passes under load" 0 "^ok pages=16384 gen_total=" \
 	guest_ctl check
 

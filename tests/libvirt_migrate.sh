@@ -118,29 +118,16 @@ migrate() { # FROM TO_ADDR OUT [OPTIONS]
 # (SIGKILL to A's QEMU) or kill (SIGKILL to shmctl, B's QEMU stopped as a
 # scan of its writes stops it).
 migrate_broken() { # HOW
-	local pid rc=0 qemu
+	local pid rc=0 qemu="qemu-system-x86_64 -name guest=$name,"
 
-	: >"$dir/broken.out"
-	on_host_bg b "$SHMCTL" migrate "libvirt:$name" --to "$QEMU_A_IP" \
-		--key "$dir/key" >"$dir/broken.out" 2>&1
+	migrate_until_precopy b "$dir/broken.out" "libvirt:$name" \
+		--to "$QEMU_A_IP" --key "$dir/key"
 	pid=$host_pid
-	for _ in $(seq 600); do
-		grep -q "precopy" "$dir/broken.out" && break
-		sleep 0.1
-	done
 	case $1 in
-	dest-kill)
-		for qemu in $(pgrep -f "qemu-system-x86_64 -name guest=$name,"); do
-			[[ $(ip netns identify "$qemu") == "$qemu_net-a" ]] &&
-				kill -KILL "$qemu"
-		done
-		;;
+	dest-kill) kill -KILL "$(host_pid_of a "$qemu")" ;;
 	kill)
 		# As a scan of QEMU's writes leaves it, which the guard undoes.
-		for qemu in $(pgrep -f "qemu-system-x86_64 -name guest=$name,"); do
-			[[ $(ip netns identify "$qemu") == "$qemu_net-b" ]] &&
-				kill -STOP "$qemu"
-		done
+		kill -STOP "$(host_pid_of b "$qemu")"
 		kill -KILL "$pid"
 		;;
 	esac
@@ -244,11 +231,6 @@ check "B -> A: A's domain runs again, B has none" \
 	eval '[[ $(state_on a) == running && -z $(state_on b) ]]'
 check "B -> A: the guest's self-check passes on A" guest_checks "$name" "$dir"
 
-if guest_echo_wait "$dir/echo.out" stop >"$dir/echo.verdict"; then
-	diag <"$dir/echo.verdict"
-	ok "the observer's TCP connection lived through every move and failure"
-else
-	diag <"$dir/echo.verdict"
-	not_ok "the observer's TCP connection lived through every move and failure"
-fi
+check "the observer's TCP connection lived through every move and failure" \
+	guest_echo_wait "$dir/echo.out" stop
 finish

@@ -273,6 +273,30 @@ on_host_bg() { # NS COMMAND...
 	host_pid=$!
 }
 
+# The pid of a process on host NS whose command line matches PATTERN;
+# status 1 if there is none.
+host_pid_of() { # NS PATTERN
+	local pid
+
+	for pid in $(pgrep -f -- "$2"); do
+		[[ $(ip netns identify "$pid") == "$qemu_net-$1" ]] &&
+			echo "$pid" && return 0
+	done
+	return 1
+}
+
+# shmctl migrate ARGS on host NS in the background, its output in OUT,
+# until it says pre-copy runs (60 s at most): where a failure test
+# breaks it. Its pid in host_pid.
+migrate_until_precopy() { # NS OUT ARGS...
+	: >"$2"
+	on_host_bg "$1" "$SHMCTL" migrate "${@:3}" >"$2" 2>&1
+	for _ in $(seq 600); do
+		grep -q "precopy" "$2" && break
+		sleep 0.1
+	done
+}
+
 declare -A serve_pid
 # shmctl serve on host NS at ADDR, with the key DIR/key, the QEMUs it
 # starts in DIR/run-NS, its log in DIR/serve-NS.log; its pid in

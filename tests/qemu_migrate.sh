@@ -96,12 +96,7 @@ qmp_on() { # NS
 
 # The pid of our guest's QEMU in netns NS; non-zero if there is none.
 qemu_pid_in() { # NS
-	local pid
-	for pid in $(pgrep -f "qemu-system-x86_64 -name $name "); do
-		[[ $(ip netns identify "$pid") == "$qemu_net-$1" ]] &&
-			echo "$pid" && return 0
-	done
-	return 1
+	host_pid_of "$1" "qemu-system-x86_64 -name $name "
 }
 
 qemu_in() { # NS
@@ -161,15 +156,10 @@ says_stalled() { # OUT
 # serve-kill (SIGKILL to B's shmctl serve, started again after).
 migrate_broken() { # HOW
 	local pid rc=0
-	# There before the loop below reads it.
-	: >"$dir/broken.out"
-	on_host_bg a "$SHMCTL" migrate "qemu:$(qmp_on a)" \
-		--to "$QEMU_B_IP" --key "$dir/key" >"$dir/broken.out" 2>&1
+
+	migrate_until_precopy a "$dir/broken.out" "qemu:$(qmp_on a)" \
+		--to "$QEMU_B_IP" --key "$dir/key"
 	pid=$host_pid
-	for _ in $(seq 600); do
-		grep -q "precopy" "$dir/broken.out" && break
-		sleep 0.1
-	done
 	case $1 in
 	INT)
 		# Before the Ctrl-C, a second migration of the VM: QEMU's
@@ -336,13 +326,8 @@ small_rundir_b off
 "$QMP" "$(qmp_on a)" migrate-set-capabilities \
 	'"capabilities":[{"capability":"multifd","state":false}]' >/dev/null
 
-if guest_echo_wait "$dir/echo.out" stop >"$dir/echo.verdict"; then
-	diag <"$dir/echo.verdict"
-	ok "the observer's TCP connection lived through every move and failure"
-else
-	diag <"$dir/echo.verdict"
-	not_ok "the observer's TCP connection lived through every move and failure"
-fi
+check "the observer's TCP connection lived through every move and failure" \
+	guest_echo_wait "$dir/echo.out" stop
 
 # --- Heavy dirtying: the guest is asked to rewrite its region several
 # times faster than the link moves it (8000 pages/s, 31 MiB/s, against 50
