@@ -5,7 +5,8 @@
 # Linux guest (tests/qemu.sh: 256 MiB, a 64 MiB region rewritten at a
 # chosen rate, an echo connection from the observer) moved back and forth
 # between two hosts over the same link, by each tool in turn: shm (shmctl
-# migrate, driver qemu), shm-lz4 (the same, --compress), QEMU pre-copy,
+# migrate, driver qemu; it compresses as it pays, --compress=auto), shm-lz4
+# (the same, every page LZ4 shrinks: --compress=always), QEMU pre-copy,
 # QEMU multifd (4 channels); idle,
 # then rewriting memory ever faster; over a link shaped to 200 Mbit/s (the
 # wire is the limit), then over the bare veth (the hosts' CPUs are); last,
@@ -136,9 +137,9 @@ record() { # RATE TOOL VERDICT TOTAL_MS DOWNTIME_US BYTES CPU_TICKS EXTRA_CPU_US
 	echo "$link $*" >>"$dir/results"
 }
 
-run_shm() { # RATE TOOL (shm, or shm-lz4: --compress)
+run_shm() { # RATE TOOL (shm, or shm-lz4: --compress=always)
 	local to rc=0 b0 c0 t0 cpu out=$dir/shm.json opts=()
-	[[ $2 == shm-lz4 ]] && opts=(--compress)
+	[[ $2 == shm-lz4 ]] && opts=(--compress=always)
 	to=$(other "$here")
 	b0=$(tx_bytes "$here") c0=$(cpu_snapshot "$pid") t0=$(date +%s%N)
 	# Ctrl-C, should it outlast QEMU's limit by a minute.
@@ -154,7 +155,7 @@ run_shm() { # RATE TOOL (shm, or shm-lz4: --compress)
 	fi
 	cpu=$(cpu_spent "$pid" "$c0")
 	jq -r --arg t "$2" '.blackout_why // empty | $t + ": blackout not measured: " + .' "$out" | diag
-	jq -r --arg t "$2" '"\($t): set up in \(.setup_ms) ms (destination started, streams open); \(.rounds) rounds; \(.pages) pages in \(.bytes) bytes; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
+	jq -r --arg t "$2" '"\($t): set up in \(.setup_ms) ms (destination started, streams open); \(.rounds) rounds; \(.pages) pages (\(.lz4_pages) LZ4) in \(.bytes) bytes; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
 	record "$1" "$2" ok "$(jq -r .total_ms "$out")" \
 		"$(jq -r '.blackout_us // "-"' "$out")" \
 		$(($(tx_bytes "$here") - b0)) "$cpu" \

@@ -160,6 +160,7 @@ static bool shm_run_round(struct shm_engine *engine, u32 round, bool final,
 	engine->total_bytes += engine->last.bytes;
 	engine->total_zero_pages += engine->last.zero_pages;
 	engine->total_sent_pages += engine->last.sent_pages;
+	engine->total_lz4_pages += engine->last.lz4_pages;
 	if (ns && engine->last.bytes)
 		engine->bytes_per_sec = div64_u64(engine->last.bytes *
 						  NSEC_PER_SEC, ns);
@@ -172,6 +173,7 @@ void shm_engine_count(struct shm_engine *engine, struct shm_round_stats *stats)
 {
 	spin_lock(&engine->lock);
 	engine->cur.sent_pages += stats->sent_pages;
+	engine->cur.lz4_pages += stats->lz4_pages;
 	engine->cur.zero_pages += stats->zero_pages;
 	engine->cur.bytes += stats->bytes;
 	spin_unlock(&engine->lock);
@@ -349,7 +351,8 @@ int shm_engine_throttle(struct shm_engine *engine, u64 bytes)
 	now = ktime_get_ns();
 	spin_lock(&engine->lock);
 	due = max(engine->cap_due_ns, now);
-	engine->cap_due_ns = due + div64_u64(bytes * NSEC_PER_SEC, cap);
+	WRITE_ONCE(engine->cap_due_ns,
+		   due + div64_u64(bytes * NSEC_PER_SEC, cap));
 	spin_unlock(&engine->lock);
 	while (now < due) {
 		if (kthread_should_stop() || shm_engine_failed(engine))
@@ -358,6 +361,13 @@ int shm_engine_throttle(struct shm_engine *engine, u64 bytes)
 		now = ktime_get_ns();
 	}
 	return 0;
+}
+
+bool shm_engine_capped(struct shm_engine *engine)
+{
+	/* Unlocked: a send booked meanwhile only makes it more so. */
+	return engine->session->params.bandwidth &&
+	       READ_ONCE(engine->cap_due_ns) > ktime_get_ns();
 }
 
 u64 shm_engine_estimate_ms(struct shm_engine *engine)
@@ -403,7 +413,7 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 		if (err)
 			goto fail;
 		engine->nr_streams++;
-		if (s->params.compress) {
+		if (s->params.compress != SHM_COMPRESS_NEVER) {
 			err = shm_lz4_init(&engine->streams[i].lz4);
 			if (err) {
 				NL_SET_ERR_MSG(extack, "cannot compress: no LZ4 in this kernel (crypto module lz4)");

@@ -19,6 +19,7 @@ struct shm_session;
 struct shm_round_stats {
 	u64 dirty_pages;
 	u64 sent_pages;
+	u64 lz4_pages;		/* of @sent_pages */
 	u64 zero_pages;
 	u64 bytes;
 	u64 duration_ns;
@@ -76,6 +77,7 @@ struct shm_engine {
 	u64 total_bytes;
 	u64 total_zero_pages;
 	u64 total_sent_pages;
+	u64 total_lz4_pages;
 	u64 cpu_ns;		/* the threads', added as each is reaped */
 	u64 dirty_now;		/* pages dirty for the next round */
 	u64 dirty_rate;		/* pages/s, while they were gathered */
@@ -112,6 +114,8 @@ bool shm_engine_failed(struct shm_engine *engine);
 
 /* Source: waits until @bytes more fit under the session's bandwidth cap. */
 int shm_engine_throttle(struct shm_engine *engine, u64 bytes);
+/* Source: whether a send now would wait for the bandwidth cap. */
+bool shm_engine_capped(struct shm_engine *engine);
 
 /* Adds a stream's figures to the running round's; zeroes @stats. */
 void shm_engine_count(struct shm_engine *engine, struct shm_round_stats *stats);

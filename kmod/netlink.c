@@ -39,7 +39,7 @@ static const struct nla_policy shm_session_new_policy[SHM_SESSION_A_MAX + 1] = {
 	[SHM_SESSION_A_STREAMS] = NLA_POLICY_RANGE(NLA_U32, 1, SHM_MAX_STREAMS),
 	[SHM_SESSION_A_BANDWIDTH] = { .type = NLA_U64 },
 	[SHM_SESSION_A_OWNED] = { .type = NLA_FLAG },
-	[SHM_SESSION_A_COMPRESS] = { .type = NLA_FLAG },
+	[SHM_SESSION_A_COMPRESS] = NLA_POLICY_MAX(NLA_U32, SHM_COMPRESS_ALWAYS),
 };
 
 static const struct nla_policy shm_session_id_policy[SHM_SESSION_A_MAX + 1] = {
@@ -131,7 +131,8 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 {
 	enum shm_convergence convergence;
 	struct shm_round_stats last, cur;
-	u64 rounds, total, total_zero, total_sent, rate, dirty_rate, cpu_ns;
+	u64 rounds, total, total_zero, total_sent, total_lz4, rate, dirty_rate;
+	u64 cpu_ns;
 	struct nlattr *nest;
 
 	spin_lock(&engine->lock);
@@ -141,6 +142,7 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 	total = engine->total_bytes + cur.bytes;
 	total_zero = engine->total_zero_pages + cur.zero_pages;
 	total_sent = engine->total_sent_pages + cur.sent_pages;
+	total_lz4 = engine->total_lz4_pages + cur.lz4_pages;
 	dirty_rate = engine->dirty_rate;
 	rate = engine->bytes_per_sec;
 	convergence = engine->convergence;
@@ -170,6 +172,8 @@ static int shm_nl_fill_stats(struct sk_buff *skb, struct shm_engine *engine)
 	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_ZERO_PAGES, total_zero,
 			   SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_SENT_PAGES, total_sent,
+			   SHM_STATS_A_PAD) ||
+	    shm_nl_put_u64(skb, SHM_STATS_A_TOTAL_LZ4_PAGES, total_lz4,
 			   SHM_STATS_A_PAD) ||
 	    shm_nl_put_u64(skb, SHM_STATS_A_ROUND_PAGES, cur.dirty_pages,
 			   SHM_STATS_A_PAD) ||
@@ -205,7 +209,7 @@ static int shm_nl_fill_session(struct sk_buff *skb,
 	    (s->reason[0] &&
 	     nla_put_string(skb, SHM_SESSION_A_REASON, s->reason)) ||
 	    (p->owner && nla_put_flag(skb, SHM_SESSION_A_OWNED)) ||
-	    (p->compress && nla_put_flag(skb, SHM_SESSION_A_COMPRESS)))
+	    nla_put_u32(skb, SHM_SESSION_A_COMPRESS, p->compress))
 		return -EMSGSIZE;
 	if (s->engine && (shm_nl_fill_memslots(skb, s->engine) ||
 			  shm_nl_fill_stats(skb, s->engine)))
@@ -312,6 +316,7 @@ static int shm_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	struct shm_session_params params = {
 		.max_downtime_ms = SHM_DEFAULT_MAX_DOWNTIME_MS,
 		.streams = SHM_DEFAULT_STREAMS,
+		.compress = SHM_DEFAULT_COMPRESS,
 	};
 	struct nlattr **attrs = info->attrs;
 	struct shm_session *s;
@@ -334,8 +339,10 @@ static int shm_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 		params.bandwidth = nla_get_u64(attrs[SHM_SESSION_A_BANDWIDTH]);
 	if (nla_get_flag(attrs[SHM_SESSION_A_OWNED]))
 		params.owner = info->snd_portid;
-	params.compress = nla_get_flag(attrs[SHM_SESSION_A_COMPRESS]);
-	if (params.compress && params.role != SHM_ROLE_SOURCE) {
+	if (attrs[SHM_SESSION_A_COMPRESS])
+		params.compress = nla_get_u32(attrs[SHM_SESSION_A_COMPRESS]);
+	if (params.compress != SHM_COMPRESS_NEVER &&
+	    params.role != SHM_ROLE_SOURCE) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SHM_SESSION_A_COMPRESS],
 				      "only a source compresses: a destination takes compressed pages as they come");
 		return -EINVAL;

@@ -4,14 +4,17 @@
  * guest memory to the socket, consecutive pages under one frame header;
  * zero pages as a run, not as 4 KiB of zeros each. A session that
  * compresses sends a page LZ4 shrinks enough as an LZ4 frame instead, a
- * copy: the link is what it saves, not the CPU.
+ * copy: the link is what it saves, not the CPU. Compressing only as it
+ * pays (SHM_COMPRESS_AUTO), it does so while the socket is full.
  */
 
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
+#include <net/sock.h>
 
 #include "engine.h"
+#include "session.h"
 
 /*
  * stream->run: consecutive pages waiting to go as one frame, all zero (a
@@ -77,8 +80,28 @@ static int shm_send_packed(struct shm_stream *stream,
 		return err;
 	stream->round_pages++;
 	stats->sent_pages++;
+	stats->lz4_pages++;
 	stats->bytes += sizeof(struct shm_wire_frame) + len;
 	return 0;
+}
+
+/*
+ * Whether to spend a copy and LZ4 on the next page: always, if asked; on
+ * SHM_COMPRESS_AUTO only while the send would wait, for room in TCP's
+ * queue or for the bandwidth cap: when the link, not this thread, holds
+ * the stream back. Unlocked reads of the socket's queue, as poll makes
+ * them: a wrong guess costs only a page's worth of either.
+ */
+static bool shm_send_packs(const struct shm_stream *stream)
+{
+	struct shm_engine *engine = stream->engine;
+
+	if (!stream->lz4.tfm)
+		return false;
+	if (engine->session->params.compress == SHM_COMPRESS_ALWAYS)
+		return true;
+	return !sk_stream_memory_free(stream->sock->sk) ||
+	       shm_engine_capped(engine);
 }
 
 static bool shm_page_is_zero(struct page *page)
@@ -112,7 +135,7 @@ static int shm_send_one(struct shm_stream *stream,
 		else
 			type = SHM_WIRE_PAGE;
 	}
-	if (type == SHM_WIRE_PAGE && stream->lz4.tfm) {
+	if (type == SHM_WIRE_PAGE && shm_send_packs(stream)) {
 		packed = shm_lz4_pack(&stream->lz4, page);
 		if (packed) {
 			put_page(page);

@@ -31,7 +31,7 @@ struct shm_session_params {
 	u32 max_downtime_ms;
 	u32 streams;
 	u64 bandwidth;
-	bool compress;		/* SHM_SESSION_A_COMPRESS */
+	enum shm_compress compress;	/* SHM_SESSION_A_COMPRESS */
 	/* The netlink port the session goes away with (SHM_SESSION_A_OWNED). */
 	u32 owner;
 };

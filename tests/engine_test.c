@@ -238,6 +238,9 @@ TEST_F(migration, memory_arrives_byte_exact)
 	EXPECT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
 	EXPECT_LE(2, stat_of(res.attrs, SHM_STATS_A_ROUNDS));
 	EXPECT_LT(0, stat_of(res.attrs, SHM_STATS_A_TOTAL_BYTES));
+	EXPECT_EQ(SHM_COMPRESS_NEVER,
+		  nla_get_u32(res.attrs[SHM_SESSION_A_COMPRESS]));
+	EXPECT_EQ(0, stat_of(res.attrs, SHM_STATS_A_TOTAL_LZ4_PAGES));
 	EXPECT_EQ(SHM_STATE_DONE, wait_state(self->sk, self->dst_id,
 					     SHM_STATE_DONE, &res))
 		TH_LOG("destination: %s", reason(&res));
@@ -246,19 +249,14 @@ TEST_F(migration, memory_arrives_byte_exact)
 				    layout[s].size)) TH_LOG("slot %u differs", s);
 }
 
-/* Starts both sides and waits until the source finished round 1. */
-static void start_both(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(migration) *self)
+/* Waits until the source, started, finished round 1. */
+static void wait_round_one(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(migration) *self)
 {
 	struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
 	struct nl_result res;
 	int i;
 
-	ASSERT_EQ(0, attach_both(_metadata, self));
-	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
-				    self->dst_id, &res));
-	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
-				    self->src_id, &res));
 	for (i = 0; i < 1000; i++) {
 		ASSERT_EQ(SHM_STATE_PRECOPY,
 			  session_state(self->sk, self->src_id, &res));
@@ -267,6 +265,20 @@ static void start_both(struct __test_metadata *_metadata,
 		nanosleep(&tick, NULL);
 	}
 	ASSERT_TRUE(false) TH_LOG("round 1 never ended");
+}
+
+/* Starts both sides and waits until the source finished round 1. */
+static void start_both(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(migration) *self)
+{
+	struct nl_result res;
+
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res));
+	wait_round_one(_metadata, self);
 }
 
 static void final_round(struct __test_metadata *_metadata,
@@ -618,49 +630,123 @@ TEST_F(migration, zero_pages_travel_as_flags)
 }
 
 /*
- * Compressed: fill_source's zero and unlike pages, and every third page
- * (page % 3 == 2) one byte repeated but for its number, which LZ4 makes a
- * few dozen bytes of. The unlike pages go as they are.
+ * For compression: fill_source's zero and unlike pages, and every third
+ * page (page % 3 == 2) one byte repeated but for its number, which LZ4
+ * makes a few dozen bytes of. The unlike pages go as they are.
  */
-TEST_F(migration, compressed_pages_arrive_byte_exact)
+static void fill_shrinkable(struct memvm *vm, uint64_t *unlike,
+			    uint64_t *shrinkable)
 {
-	uint64_t page = 0, unlike = 0, shrinkable = 0, total;
-	struct nl_result res;
+	uint64_t page = 0;
 	unsigned int s;
 	size_t off;
 
-	fill_source(&self->src);
+	fill_source(vm);
+	*unlike = *shrinkable = 0;
 	for (s = 0; s < NR_SLOTS; s++) {
 		for (off = 0; off < layout[s].size; off += PAGE, page++) {
-			uint8_t *p = self->src.slots[s].mem + off;
+			uint8_t *p = vm->slots[s].mem + off;
 
 			if (page % 3 == 1) {
-				unlike++;
+				(*unlike)++;
 				continue;
 			}
 			if (page % 3 == 0)
 				continue;
 			memset(p, 'a' + page % 26, PAGE);
 			memcpy(p + PAGE / 2, &page, sizeof(page));
-			shrinkable++;
+			(*shrinkable)++;
 		}
 	}
+}
+
+TEST_F(migration, compressed_pages_arrive_byte_exact)
+{
+	uint64_t unlike, shrinkable, total;
+	struct nl_result res;
+
+	fill_shrinkable(&self->src, &unlike, &shrinkable);
 	ASSERT_EQ(0, nl_session_del(self->sk, self->src_id));
 	ASSERT_EQ(0, nl_session_new_compressing(self->sk, STREAMS,
+						SHM_COMPRESS_ALWAYS, 0,
 						&self->src_id));
 	start_both(_metadata, self);
 	final_round_equal(_metadata, self);
 
 	ASSERT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
-	EXPECT_NE(NULL, res.attrs[SHM_SESSION_A_COMPRESS]);
+	EXPECT_EQ(SHM_COMPRESS_ALWAYS,
+		  nla_get_u32(res.attrs[SHM_SESSION_A_COMPRESS]));
 	total = stat_of(res.attrs, SHM_STATS_A_TOTAL_BYTES);
 	EXPECT_EQ(unlike + shrinkable,
 		  stat_of(res.attrs, SHM_STATS_A_TOTAL_SENT_PAGES));
+	EXPECT_EQ(shrinkable, stat_of(res.attrs, SHM_STATS_A_TOTAL_LZ4_PAGES));
 	EXPECT_LT(unlike * PAGE, total);
 	EXPECT_GT(unlike * PAGE + shrinkable * PAGE / 20, total)
 		TH_LOG("%llu bytes sent for %llu unlike and %llu shrinkable pages",
 		       (unsigned long long)total, (unsigned long long)unlike,
 		       (unsigned long long)shrinkable);
+}
+
+/*
+ * SHM_COMPRESS_AUTO packs pages only while the link holds the source back
+ * (@bandwidth: its cap; @unread: the destination reads nothing at first
+ * from streams of small socket buffers). The first pages of each stream
+ * go as they are, the link not yet full; later the pages LZ4 shrinks go
+ * packed.
+ */
+static void auto_compressed(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(migration) *self, uint64_t bandwidth,
+			    bool unread)
+{
+	struct timespec stalled = { .tv_nsec = 300 * 1000 * 1000 };
+	uint64_t unlike, shrinkable, packed;
+	int small = 64 << 10;
+	struct nl_result res;
+	unsigned int i;
+
+	fill_shrinkable(&self->src, &unlike, &shrinkable);
+	for (i = 0; unread && i < STREAMS; i++) {
+		ASSERT_EQ(0, setsockopt(self->src_fds[i], SOL_SOCKET, SO_SNDBUF,
+					&small, sizeof(small)));
+		ASSERT_EQ(0, setsockopt(self->dst_fds[i], SOL_SOCKET, SO_RCVBUF,
+					&small, sizeof(small)));
+	}
+	ASSERT_EQ(0, nl_session_del(self->sk, self->src_id));
+	ASSERT_EQ(0, nl_session_new_compressing(self->sk, STREAMS,
+						SHM_COMPRESS_AUTO, bandwidth,
+						&self->src_id));
+	ASSERT_EQ(0, attach_both(_metadata, self));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res));
+	if (unread)
+		nanosleep(&stalled, NULL);
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	wait_round_one(_metadata, self);
+	final_round_equal(_metadata, self);
+
+	ASSERT_EQ(SHM_STATE_DONE, session_state(self->sk, self->src_id, &res));
+	EXPECT_EQ(SHM_COMPRESS_AUTO,
+		  nla_get_u32(res.attrs[SHM_SESSION_A_COMPRESS]));
+	EXPECT_EQ(unlike + shrinkable,
+		  stat_of(res.attrs, SHM_STATS_A_TOTAL_SENT_PAGES));
+	packed = stat_of(res.attrs, SHM_STATS_A_TOTAL_LZ4_PAGES);
+	EXPECT_LT(0, packed);
+	EXPECT_GT(shrinkable, packed)
+		TH_LOG("%llu of %llu shrinkable pages packed",
+		       (unsigned long long)packed,
+		       (unsigned long long)shrinkable);
+}
+
+TEST_F(migration, auto_compresses_while_the_link_is_full)
+{
+	auto_compressed(_metadata, self, 0, true);
+}
+
+/* 16 MB/s: round 1, some 3 MB of pages as they are, takes a fifth of a second. */
+TEST_F(migration, auto_compresses_under_the_bandwidth_cap)
+{
+	auto_compressed(_metadata, self, 16000000, false);
 }
 
 TEST_F(migration, cancel_leaves_source_and_fails_destination)

@@ -166,13 +166,14 @@ TEST_F(shm, session_defaults)
 	ASSERT_NE(NULL, res.attrs[SHM_SESSION_A_BANDWIDTH]);
 	EXPECT_EQ(0, nla_get_u64(res.attrs[SHM_SESSION_A_BANDWIDTH]));
 	EXPECT_EQ(NULL, res.attrs[SHM_SESSION_A_NAME]);
-	EXPECT_EQ(NULL, res.attrs[SHM_SESSION_A_COMPRESS]);
+	ASSERT_NE(NULL, res.attrs[SHM_SESSION_A_COMPRESS]);
+	EXPECT_EQ(SHM_DEFAULT_COMPRESS, attr_u32(&res, SHM_SESSION_A_COMPRESS));
 
 	msg = nl_request(SHM_CMD_SESSION_NEW, 0);
 	nla_put_u32(msg, SHM_SESSION_A_ROLE, SHM_ROLE_SOURCE);
-	nla_put_flag(msg, SHM_SESSION_A_COMPRESS);
+	nla_put_u32(msg, SHM_SESSION_A_COMPRESS, SHM_COMPRESS_AUTO);
 	ASSERT_EQ(0, nl_transact(self->sk, msg, &res, NULL, NULL));
-	EXPECT_NE(NULL, res.attrs[SHM_SESSION_A_COMPRESS]);
+	EXPECT_EQ(SHM_COMPRESS_AUTO, attr_u32(&res, SHM_SESSION_A_COMPRESS));
 }
 
 struct dump_check {
@@ -582,13 +583,19 @@ static void start_tracker_with_payload(struct nl_msg *msg)
 static void compress_on_destination(struct nl_msg *msg)
 {
 	put_role(msg, SHM_ROLE_DESTINATION);
-	nla_put_flag(msg, SHM_SESSION_A_COMPRESS);
+	nla_put_u32(msg, SHM_SESSION_A_COMPRESS, SHM_COMPRESS_AUTO);
 }
 
-static void compress_with_payload(struct nl_msg *msg)
+static void compress_unknown(struct nl_msg *msg)
 {
 	put_role(msg, SHM_ROLE_SOURCE);
-	nla_put_u8(msg, SHM_SESSION_A_COMPRESS, 1);
+	nla_put_u32(msg, SHM_SESSION_A_COMPRESS, SHM_COMPRESS_ALWAYS + 1);
+}
+
+static void compress_as_flag(struct nl_msg *msg)
+{
+	put_role(msg, SHM_ROLE_SOURCE);
+	nla_put_flag(msg, SHM_SESSION_A_COMPRESS);
 }
 
 static void info_with_attr(struct nl_msg *msg)
@@ -636,8 +643,10 @@ MALFORMED(new_bandwidth_short, SHM_CMD_SESSION_NEW, bandwidth_short, -EINVAL,
 MALFORMED(new_compress_on_destination, SHM_CMD_SESSION_NEW,
 	  compress_on_destination, -EINVAL,
 	  "only a source compresses: a destination takes compressed pages as they come");
-MALFORMED(new_compress_with_payload, SHM_CMD_SESSION_NEW, compress_with_payload,
-	  -ERANGE, NULL);
+MALFORMED(new_compress_unknown, SHM_CMD_SESSION_NEW, compress_unknown, -ERANGE,
+	  NULL);
+MALFORMED(new_compress_as_flag, SHM_CMD_SESSION_NEW, compress_as_flag, -EINVAL,
+	  NULL);
 MALFORMED(new_unknown_attr, SHM_CMD_SESSION_NEW, unknown_attr, -EINVAL, NULL);
 MALFORMED(new_foreign_attr, SHM_CMD_SESSION_NEW, foreign_attr, -EINVAL, NULL);
 MALFORMED(new_truncated_attr, SHM_CMD_SESSION_NEW, truncated_attr, -EINVAL,

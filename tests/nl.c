@@ -179,15 +179,17 @@ int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id)
 }
 
 static int session_new(struct nl_sock *sk, uint32_t role, uint32_t streams,
-		       bool compress, uint32_t *id)
+		       uint32_t compress, uint64_t bandwidth, uint32_t *id)
 {
 	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_NEW, 0);
 	struct nl_result res;
 
 	nla_put_u32(msg, SHM_SESSION_A_ROLE, role);
 	nla_put_u32(msg, SHM_SESSION_A_STREAMS, streams);
-	if (compress)
-		nla_put_flag(msg, SHM_SESSION_A_COMPRESS);
+	if (compress != SHM_COMPRESS_NEVER)
+		nla_put_u32(msg, SHM_SESSION_A_COMPRESS, compress);
+	if (bandwidth)
+		nla_put_u64(msg, SHM_SESSION_A_BANDWIDTH, bandwidth);
 	if (nl_transact(sk, msg, &res, NULL, NULL))
 		return res.error;
 	if (!res.attrs[SHM_SESSION_A_ID])
@@ -199,13 +201,15 @@ static int session_new(struct nl_sock *sk, uint32_t role, uint32_t streams,
 int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
 			   uint32_t streams, uint32_t *id)
 {
-	return session_new(sk, role, streams, false, id);
+	return session_new(sk, role, streams, SHM_COMPRESS_NEVER, 0, id);
 }
 
 int nl_session_new_compressing(struct nl_sock *sk, uint32_t streams,
+			       uint32_t compress, uint64_t bandwidth,
 			       uint32_t *id)
 {
-	return session_new(sk, SHM_ROLE_SOURCE, streams, true, id);
+	return session_new(sk, SHM_ROLE_SOURCE, streams, compress, bandwidth,
+			   id);
 }
 
 int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,

@@ -55,8 +55,12 @@ int nl_next_event(struct nl_sock *sk, struct nlattr **attrs, int timeout_ms);
 int nl_session_new(struct nl_sock *sk, uint32_t role, uint32_t *id);
 int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
 			   uint32_t streams, uint32_t *id);
-/* A source that compresses (SHM_SESSION_A_COMPRESS). */
+/*
+ * A source that compresses as @compress says (enum shm_compress), under
+ * a cap of @bandwidth bytes per second (0: none).
+ */
 int nl_session_new_compressing(struct nl_sock *sk, uint32_t streams,
+			       uint32_t compress, uint64_t bandwidth,
 			       uint32_t *id);
 int nl_session_del(struct nl_sock *sk, uint32_t id);
 int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);

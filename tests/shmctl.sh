@@ -88,14 +88,29 @@ check_exit "session list without the module" 3 "not loaded" "$SHMCTL" session li
 check_exit "trace without the module" 3 "not loaded" "$SHMCTL" trace --duration 1
 insmod "$SHM_KO"
 
-# A source that compresses; a destination is refused.
+# A source that compresses (a bare --compress: always), one that does as
+# it pays, one by default (never); a destination is refused.
 zip=$("$SHMCTL" session new --role source --compress) || zip=
-check "session new --compress: show says so" jq -e '.compress' \
+check "session new --compress: show says always" jq -e '.compress == "always"' \
 	<<<"$("$SHMCTL" --json session show "${zip:-0}")"
-check_exit "session new --compress: text says lz4" 0 "compress: +lz4" \
+check_exit "session new --compress: text says always" 0 "compress: +always" \
 	"$SHMCTL" session show "${zip:-0}"
-check_exit "a destination that compresses is refused" 1 "only a source compresses" \
-	"$SHMCTL" session new --role destination --compress
 "$SHMCTL" session del "${zip:-0}"
+zip=$("$SHMCTL" session new --role source --compress=auto) || zip=
+check "session new --compress=auto: show says auto" jq -e '.compress == "auto"' \
+	<<<"$("$SHMCTL" --json session show "${zip:-0}")"
+"$SHMCTL" session del "${zip:-0}"
+zip=$("$SHMCTL" session new --role source) || zip=
+check "session new: compresses never by default" jq -e '.compress == "never"' \
+	<<<"$("$SHMCTL" --json session show "${zip:-0}")"
+"$SHMCTL" session del "${zip:-0}"
+check_exit "session new --compress=WORD: the words are named" 2 \
+	"--compress is never, auto or always, not 'fast'" \
+	"$SHMCTL" session new --role source --compress=fast
+check_exit "migrate --compress=WORD: the words are named" 2 \
+	"--compress is never, auto or always, not 'lz4'" \
+	"$SHMCTL" migrate qemu:/nonexistent --to 127.0.0.1 --compress=lz4
+check_exit "a destination that compresses is refused" 1 "only a source compresses" \
+	"$SHMCTL" session new --role destination --compress=auto
 
 finish

@@ -261,7 +261,7 @@ rm -f "$dir"/dst/*
 # Compressed, under the same load as the first: LZ4 where it shrinks a
 # page, the memory the same byte for byte.
 start_vm zip
-check_exit "--compress: migrate, and its report says so" 0 '"compress":true' \
+check_exit "--compress: migrate, and its report says so" 0 '"compress":"always"' \
 	migrate zip --compress --json
 check "--compress: memory on the destination equals the source's at the pause" \
 	cmp "$dir/zip.hash" "$dir/dst.hash"

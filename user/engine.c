@@ -50,8 +50,7 @@ int engine_open(struct engine *e, const struct engine_params *p)
 	nla_put_u32(msg, SHM_SESSION_A_MAX_DOWNTIME_MS, p->max_downtime_ms);
 	nla_put_u64(msg, SHM_SESSION_A_BANDWIDTH, p->bandwidth);
 	nla_put_flag(msg, SHM_SESSION_A_OWNED);
-	if (p->compress)
-		nla_put_flag(msg, SHM_SESSION_A_COMPRESS);
+	nla_put_u32(msg, SHM_SESSION_A_COMPRESS, p->compress);
 	return shm_nl_request(&e->nl, msg, id_reply, e);
 }
 
@@ -164,6 +163,7 @@ static int figures_reply(struct nl_msg *reply, void *arg)
 		f->total_bytes = u64_of(st, SHM_STATS_A_TOTAL_BYTES);
 		f->total_sent_pages = u64_of(st, SHM_STATS_A_TOTAL_SENT_PAGES);
 		f->total_zero_pages = u64_of(st, SHM_STATS_A_TOTAL_ZERO_PAGES);
+		f->total_lz4_pages = u64_of(st, SHM_STATS_A_TOTAL_LZ4_PAGES);
 		f->round_pages = u64_of(st, SHM_STATS_A_ROUND_PAGES);
 		f->round_done = u64_of(st, SHM_STATS_A_ROUND_DONE_PAGES);
 		f->cpu_ns = u64_of(st, SHM_STATS_A_CPU_NS);

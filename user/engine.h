@@ -30,6 +30,7 @@ struct engine_figures {
 	uint64_t rounds, dirty, bytes, duration_ns, dirty_rate, throughput;
 	/* So far, and of the round running now. */
 	uint64_t total_bytes, total_sent_pages, total_zero_pages;
+	uint64_t total_lz4_pages;	/* of total_sent_pages */
 	uint64_t round_pages, round_done;
 	uint64_t estimate_ms, memory_bytes;
 	uint64_t cpu_ns;	/* shm.ko's threads, once the session ended */
@@ -42,7 +43,7 @@ struct engine_params {
 	const char *name;
 	uint32_t streams, max_downtime_ms;
 	uint64_t bandwidth;	/* bytes per second, 0: no cap */
-	bool compress;		/* a source's: LZ4 where it shrinks a page */
+	uint32_t compress;	/* a source's: enum shm_compress */
 };
 
 /* Each returns 0 or a negative errno, the kernel's words in engine_why(). */

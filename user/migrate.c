@@ -42,13 +42,14 @@
 #include "json.h"
 #include "link.h"
 #include "measure.h"
+#include "names.h"
 #include "parse.h"
 #include "shmctl.h"
 #include "vmm.h"
 
 #define MIGRATE_USAGE							\
 	"migrate VM --to HOST[:PORT] [--key FILE] [--max-downtime MS]\n" \
-	"        [--streams N] [--bandwidth RATE] [--compress]\n"	\
+	"        [--streams N] [--bandwidth RATE] [--compress[=WHEN]]\n"	\
 	"        [--max-migrations N] [--watch-ip ADDR[@DEV]]\n"		\
 	"        [--stall-wait SECONDS] [--force-cutover] [--keep-source]\n" \
 	"        [--verify] [--dry-run] [--json]\n"			\
@@ -64,8 +65,9 @@
 struct migrate_opts {
 	const char *vm, *to, *key, *watch;
 	uint32_t max_downtime_ms, streams, max_migrations, stall_wait_s;
+	uint32_t compress;	/* enum shm_compress */
 	uint64_t bandwidth;
-	bool compress, force, keep_source, verify, dry_run, json;
+	bool force, keep_source, verify, dry_run, json;
 };
 
 /* One migration in flight, and what the report will say of it. */
@@ -467,7 +469,8 @@ static void report_json(struct migration *m, const struct engine_figures *f,
 	json_member_uint(&j, "rounds", f->rounds);
 	json_member_uint(&j, "bytes", f->total_bytes);
 	json_member_uint(&j, "pages", f->total_sent_pages);
-	json_member_bool(&j, "compress", m->o->compress);
+	json_member_string(&j, "compress", compress_name(m->o->compress));
+	json_member_uint(&j, "lz4_pages", f->total_lz4_pages);
 	json_member_uint(&j, "zero_pages", f->total_zero_pages);
 	json_member_uint(&j, "bytes_per_sec",
 			 total ? f->total_bytes * 1000 / total : 0);
@@ -506,9 +509,11 @@ static void report(struct migration *m)
 	       (unsigned long long)(m->t_end - m->t_pause));
 	printf("  rounds       %llu\n", (unsigned long long)f.rounds);
 	printf("  sent         %.1f MiB", f.total_bytes / 1048576.0);
-	if (m->o->compress)
-		printf(" for %.1f MiB of pages (LZ4 where it shrank a page)",
-		       f.total_sent_pages * (double)SHM_WIRE_PAGE_SIZE / 1048576.0);
+	if (f.total_lz4_pages)
+		printf(" for %.1f MiB of pages, %llu of them LZ4 (--compress=%s)",
+		       f.total_sent_pages * (double)SHM_WIRE_PAGE_SIZE / 1048576.0,
+		       (unsigned long long)f.total_lz4_pages,
+		       compress_name(m->o->compress));
 	putchar('\n');
 	printf("  zero pages   %llu, sent as flags\n",
 	       (unsigned long long)f.total_zero_pages);
@@ -625,7 +630,9 @@ static int migrate_option(struct migrate_opts *o, int c, const char *arg)
 					   arg);
 		break;
 	case 'z':
-		o->compress = true;
+		if (compress_parse(arg, &o->compress))
+			return usage_error(MIGRATE_USAGE, COMPRESS_USAGE_ERROR,
+					   arg);
 		break;
 	case 'f':
 		o->force = true;
@@ -658,7 +665,7 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		{ "max-downtime", required_argument, NULL, 'd' },
 		{ "streams", required_argument, NULL, 's' },
 		{ "bandwidth", required_argument, NULL, 'b' },
-		{ "compress", no_argument, NULL, 'z' },
+		{ "compress", optional_argument, NULL, 'z' },
 		{ "max-migrations", required_argument, NULL, 'm' },
 		{ "watch-ip", required_argument, NULL, 'w' },
 		{ "stall-wait", required_argument, NULL, 'S' },
@@ -675,6 +682,7 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		.max_downtime_ms = SHM_DEFAULT_MAX_DOWNTIME_MS,
 		.streams = SHM_DEFAULT_STREAMS,
 		.max_migrations = 2, .stall_wait_s = STALL_WAIT_S,
+		.compress = SHM_COMPRESS_AUTO,
 		.json = opts->json,
 	};
 	struct migration m = { .o = &o, .ctl = -1 };

@@ -12,6 +12,12 @@ static const char *const role_names[] = {
 	[SHM_ROLE_DESTINATION]	= "destination",
 };
 
+static const char *const compress_names[] = {
+	[SHM_COMPRESS_NEVER]	= "never",
+	[SHM_COMPRESS_AUTO]	= "auto",
+	[SHM_COMPRESS_ALWAYS]	= "always",
+};
+
 static const char *const state_names[] = {
 	[SHM_STATE_NEW]		= "new",
 	[SHM_STATE_ATTACHED]	= "attached",
@@ -56,17 +62,42 @@ const char *role_name(uint32_t role)
 	return name ? name : "unknown";
 }
 
-int role_parse(const char *name, uint32_t *role)
+/* The index of @name in a table indexed by value. */
+static int parse(const char *const *names, size_t n, const char *name,
+		 uint32_t *value)
 {
 	uint32_t i;
 
-	for (i = 0; i < ARRAY_SIZE(role_names); i++) {
-		if (role_names[i] && !strcmp(name, role_names[i])) {
-			*role = i;
+	for (i = 0; i < n; i++) {
+		if (names[i] && !strcmp(name, names[i])) {
+			*value = i;
 			return 0;
 		}
 	}
 	return -EINVAL;
+}
+
+int role_parse(const char *name, uint32_t *role)
+{
+	return parse(role_names, ARRAY_SIZE(role_names), name, role);
+}
+
+const char *compress_name(uint32_t compress)
+{
+	const char *name = lookup(compress_names, ARRAY_SIZE(compress_names),
+				  compress);
+
+	return name ? name : "unknown";
+}
+
+int compress_parse(const char *name, uint32_t *compress)
+{
+	if (!name) {
+		*compress = SHM_COMPRESS_ALWAYS;
+		return 0;
+	}
+	return parse(compress_names, ARRAY_SIZE(compress_names), name,
+		     compress);
 }
 
 const char *state_name(uint32_t state)

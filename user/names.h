@@ -13,6 +13,12 @@ const char *role_name(uint32_t role);
 /* The inverse of role_name(): 0, or -EINVAL for any other word. */
 int role_parse(const char *name, uint32_t *role);
 
+/* "never", "auto", "always" (enum shm_compress); "unknown" likewise. */
+const char *compress_name(uint32_t compress);
+/* Its inverse, for --compress[=WHEN]: no word (NULL) is "always". */
+int compress_parse(const char *name, uint32_t *compress);
+#define COMPRESS_USAGE_ERROR	"--compress is never, auto or always, not '%s'"
+
 /* "new", "attached", ... "cancelled"; "unknown" as for role_name(). */
 const char *state_name(uint32_t state);
 

@@ -25,7 +25,7 @@
 #define SHOW_USAGE	"session show ID [--json]"
 #define NEW_USAGE	"session new --role source|destination [--name NAME] " \
 			"[--max-downtime MS] [--streams N] [--bandwidth RATE] " \
-			"[--compress] [--json]"
+			"[--compress[=WHEN]] [--json]"
 #define DEL_USAGE	"session del ID"
 
 static const char session_usage[] =
@@ -43,7 +43,7 @@ static const struct nla_policy session_policy[SHM_SESSION_A_MAX + 1] = {
 	[SHM_SESSION_A_BANDWIDTH]	= { .type = NLA_U64 },
 	[SHM_SESSION_A_AGE_MS]		= { .type = NLA_U64 },
 	[SHM_SESSION_A_REASON]		= { .type = NLA_STRING },
-	[SHM_SESSION_A_COMPRESS]	= { .type = NLA_FLAG },
+	[SHM_SESSION_A_COMPRESS]	= { .type = NLA_U32 },
 };
 
 int session_attrs(struct nl_msg *msg, struct nlattr *tb[SHM_SESSION_A_MAX + 1])
@@ -60,6 +60,7 @@ int session_parse(struct nl_msg *msg, struct shm_session *s)
 		SHM_SESSION_A_ID, SHM_SESSION_A_ROLE, SHM_SESSION_A_STATE,
 		SHM_SESSION_A_MAX_DOWNTIME_MS, SHM_SESSION_A_STREAMS,
 		SHM_SESSION_A_BANDWIDTH, SHM_SESSION_A_AGE_MS,
+		SHM_SESSION_A_COMPRESS,
 	};
 	struct nlattr *tb[SHM_SESSION_A_MAX + 1];
 	size_t i;
@@ -81,7 +82,7 @@ int session_parse(struct nl_msg *msg, struct shm_session *s)
 		.streams	 = nla_get_u32(tb[SHM_SESSION_A_STREAMS]),
 		.bandwidth	 = nla_get_u64(tb[SHM_SESSION_A_BANDWIDTH]),
 		.age_ms		 = nla_get_u64(tb[SHM_SESSION_A_AGE_MS]),
-		.compress	 = !!tb[SHM_SESSION_A_COMPRESS],
+		.compress	 = nla_get_u32(tb[SHM_SESSION_A_COMPRESS]),
 	};
 	if (tb[SHM_SESSION_A_NAME])
 		s->name = nla_get_string(tb[SHM_SESSION_A_NAME]);
@@ -100,7 +101,7 @@ void session_json_members(struct json *j, const struct shm_session *s)
 	json_member_uint(j, "max_downtime_ms", s->max_downtime_ms);
 	json_member_uint(j, "streams", s->streams);
 	json_member_uint(j, "bandwidth", s->bandwidth);
-	json_member_bool(j, "compress", s->compress);
+	json_member_string(j, "compress", compress_name(s->compress));
 	json_member_uint(j, "age_ms", s->age_ms);
 	if (s->reason)
 		json_member_string(j, "reason", s->reason);
@@ -417,7 +418,7 @@ static int show_reply(struct nl_msg *msg, void *arg)
 	printf("streams:       %" PRIu32 "\n", s.streams);
 	printf("max-downtime:  %" PRIu32 "ms\n", s.max_downtime_ms);
 	printf("bandwidth:     %s\n", bandwidth);
-	printf("compress:      %s\n", s.compress ? "lz4" : "no");
+	printf("compress:      %s\n", compress_name(s.compress));
 	printf("age:           %s\n", age);
 	if (s.reason) {
 		fputs("reason:        ", stdout);
@@ -497,7 +498,8 @@ struct new_session {
 	uint32_t streams;
 	uint64_t bandwidth;
 	bool has_bandwidth;	/* 0 is a bandwidth: no cap */
-	bool compress;
+	uint32_t compress;
+	bool has_compress;	/* never is a choice too */
 };
 
 static int check_name(const char *name)
@@ -557,7 +559,9 @@ static int new_option(struct new_session *ns, int c, const char *arg)
 		ns->has_bandwidth = true;
 		break;
 	case 'z':
-		ns->compress = true;
+		if (compress_parse(arg, &ns->compress))
+			return usage_error(NEW_USAGE, COMPRESS_USAGE_ERROR, arg);
+		ns->has_compress = true;
 		break;
 	}
 	return SHMCTL_PROCEED;
@@ -582,7 +586,8 @@ static struct nl_msg *new_request(struct shm_nl *nl,
 	     nla_put_u32(msg, SHM_SESSION_A_STREAMS, ns->streams) < 0) ||
 	    (ns->has_bandwidth &&
 	     nla_put_u64(msg, SHM_SESSION_A_BANDWIDTH, ns->bandwidth) < 0) ||
-	    (ns->compress && nla_put_flag(msg, SHM_SESSION_A_COMPRESS) < 0)) {
+	    (ns->has_compress &&
+	     nla_put_u32(msg, SHM_SESSION_A_COMPRESS, ns->compress) < 0)) {
 		nlmsg_free(msg);
 		return NULL;
 	}
@@ -597,7 +602,7 @@ static int session_new(int argc, char *argv[], const struct shmctl_opts *opts)
 		{ "max-downtime",	required_argument,	NULL, 'd' },
 		{ "streams",		required_argument,	NULL, 's' },
 		{ "bandwidth",		required_argument,	NULL, 'b' },
-		{ "compress",		no_argument,		NULL, 'z' },
+		{ "compress",		optional_argument,	NULL, 'z' },
 		{ "json",		no_argument,		NULL, 'j' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{}

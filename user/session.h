@@ -21,7 +21,7 @@ struct shm_session {
 	uint32_t streams;
 	uint64_t bandwidth;		/* bytes per second, 0 = no cap */
 	uint64_t age_ms;
-	bool compress;			/* a source's: LZ4 where it shrinks */
+	uint32_t compress;		/* enum shm_compress */
 	/* Into the message, so valid as long as it is; NULL when absent. */
 	const char *name;
 	const char *reason;

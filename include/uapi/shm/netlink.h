@@ -31,12 +31,12 @@
  *	SHM_SESSION_A_MAX_DOWNTIME_MS	u32, 1..SHM_MAX_DOWNTIME_MS_LIMIT
  *	SHM_SESSION_A_STREAMS		u32, 1..SHM_MAX_STREAMS
  *	SHM_SESSION_A_BANDWIDTH		u64, bytes per second, 0 = no cap
- *	SHM_SESSION_A_COMPRESS		flag, a source only: pages that LZ4
- *					shrinks to SHM_WIRE_LZ4_MAX bytes or
- *					fewer go compressed (wire.h): fewer
- *					bytes on a slow link, for CPU time on
- *					both hosts. A destination takes them
- *					either way.
+ *	SHM_SESSION_A_COMPRESS		u32, enum shm_compress, a source
+ *					only: when a page that LZ4 shrinks to
+ *					SHM_WIRE_LZ4_MAX bytes or fewer goes
+ *					compressed (wire.h): fewer bytes on a
+ *					slow link, for CPU time on both hosts.
+ *					A destination takes them either way.
  *	SHM_SESSION_A_OWNED		flag: the session belongs to the netlink
  *					socket that created it; when that socket
  *					closes (its process exits, even killed),
@@ -58,7 +58,7 @@
  *	SHM_SESSION_A_MAX_DOWNTIME_MS	u32
  *	SHM_SESSION_A_STREAMS		u32
  *	SHM_SESSION_A_BANDWIDTH		u64
- *	SHM_SESSION_A_COMPRESS		flag, if it compresses
+ *	SHM_SESSION_A_COMPRESS		u32, enum shm_compress
  *	SHM_SESSION_A_AGE_MS		u64, milliseconds since creation
  *	SHM_SESSION_A_REASON		string, why it failed or was cancelled
  *	SHM_SESSION_A_OWNED		flag, if it was created owned
@@ -191,6 +191,7 @@
 #define SHM_MAX_DOWNTIME_MS_LIMIT	60000
 #define SHM_DEFAULT_STREAMS		4
 #define SHM_DEFAULT_MAX_DOWNTIME_MS	300
+#define SHM_DEFAULT_COMPRESS		SHM_COMPRESS_NEVER
 
 enum shm_cmd {
 	SHM_CMD_UNSPEC,
@@ -264,6 +265,19 @@ enum shm_state {
  * destination stays as fresh as it can); whoever drives the migration
  * decides to cut over anyway, slow the guest down, or cancel.
  */
+/*
+ * When a source sends a page compressed. AUTO: while the stream's socket
+ * has no room, that is, while the link and not the sender is the limit;
+ * the time LZ4 takes would go waiting for the link anyway. A fast link
+ * gets pages as they are, straight from guest memory, and no CPU is
+ * spent on them.
+ */
+enum shm_compress {
+	SHM_COMPRESS_NEVER,
+	SHM_COMPRESS_AUTO,
+	SHM_COMPRESS_ALWAYS,
+};
+
 enum shm_convergence {
 	SHM_CONVERGENCE_PENDING = 1,	/* round 1 has not ended */
 	SHM_CONVERGENCE_CONVERGING,	/* shrinking, not yet short enough */
@@ -358,6 +372,7 @@ enum shm_stats_attr {
 	SHM_STATS_A_ROUND_DONE_PAGES,	/* ... of which sent so far */
 	SHM_STATS_A_CPU_NS,		/* shm.ko's threads, once ended */
 	SHM_STATS_A_TOTAL_SENT_PAGES,	/* all rounds, the running one too */
+	SHM_STATS_A_TOTAL_LZ4_PAGES,	/* ... of them sent LZ4 (source) */
 	__SHM_STATS_A_MAX
 };
 #define SHM_STATS_A_MAX (__SHM_STATS_A_MAX - 1)
