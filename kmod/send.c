@@ -5,7 +5,7 @@
  * zero pages as a run, not as 4 KiB of zeros each. A session that
  * compresses sends a page LZ4 shrinks enough as an LZ4 frame instead, a
  * copy: the link is what it saves, not the CPU. Compressing only as it
- * pays (SHM_COMPRESS_AUTO), it does so while the socket is full.
+ * pays (SHM_COMPRESS_AUTO), it does so while the socket is backed up.
  */
 
 #include <linux/highmem.h>
@@ -87,10 +87,14 @@ static int shm_send_packed(struct shm_stream *stream,
 
 /*
  * Whether to spend a copy and LZ4 on the next page: always, if asked; on
- * SHM_COMPRESS_AUTO only while the send would wait, for room in TCP's
- * queue or for the bandwidth cap: when the link, not this thread, holds
- * the stream back. Unlocked reads of the socket's queue, as poll makes
- * them: a wrong guess costs only a page's worth of either.
+ * SHM_COMPRESS_AUTO only while the link, not this thread, holds the
+ * stream back: while the bandwidth cap makes sends wait, or TCP's queue
+ * is fuller than poll calls writable (two thirds of its buffer). Raw
+ * pages fill the queue at memory speed and then wait; packed ones keep it
+ * at that mark as long as LZ4 keeps up with the link, and when it does
+ * not the queue drains below it and pages go as they are again: the CPU
+ * goes to LZ4 only as fast as the link takes its output. Unlocked reads,
+ * as poll makes them: a wrong guess costs a page's worth of either.
  */
 static bool shm_send_packs(const struct shm_stream *stream)
 {
@@ -100,7 +104,7 @@ static bool shm_send_packs(const struct shm_stream *stream)
 		return false;
 	if (engine->session->params.compress == SHM_COMPRESS_ALWAYS)
 		return true;
-	return !sk_stream_memory_free(stream->sock->sk) ||
+	return !sk_stream_is_writeable(stream->sock->sk) ||
 	       shm_engine_capped(engine);
 }
 
