@@ -10,6 +10,7 @@
 
 #include <linux/highmem.h>
 #include <linux/kthread.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <net/sock.h>
 
@@ -85,6 +86,9 @@ static int shm_send_packed(struct shm_stream *stream,
 	return 0;
 }
 
+/* The most pages that go untried after pages LZ4 could not shrink. */
+#define SHM_LZ4_SKIP_MAX	64
+
 /*
  * Whether to spend a copy and LZ4 on the next page: always, if asked; on
  * SHM_COMPRESS_AUTO only while the link, not this thread, holds the
@@ -96,7 +100,7 @@ static int shm_send_packed(struct shm_stream *stream,
  * goes to LZ4 only as fast as the link takes its output. Unlocked reads,
  * as poll makes them: a wrong guess costs a page's worth of either.
  */
-static bool shm_send_packs(const struct shm_stream *stream)
+static bool shm_send_packs(struct shm_stream *stream)
 {
 	struct shm_engine *engine = stream->engine;
 
@@ -104,8 +108,30 @@ static bool shm_send_packs(const struct shm_stream *stream)
 		return false;
 	if (engine->session->params.compress == SHM_COMPRESS_ALWAYS)
 		return true;
+	if (stream->lz4_skip) {
+		stream->lz4_skip--;
+		return false;
+	}
 	return !sk_stream_is_writeable(stream->sock->sk) ||
 	       shm_engine_capped(engine);
+}
+
+/*
+ * On auto, a page LZ4 could not shrink lets the next ones go untried,
+ * twice as many after each such page in a row: memory that does not
+ * compress (random, encrypted or compressed data) comes in long runs,
+ * and each try would cost a copy and LZ4's time for nothing.
+ */
+static void shm_send_tried(struct shm_stream *stream, bool shrank)
+{
+	if (shrank ||
+	    stream->engine->session->params.compress != SHM_COMPRESS_AUTO) {
+		stream->lz4_misses = 0;
+		return;
+	}
+	if (stream->lz4_misses < ilog2(SHM_LZ4_SKIP_MAX))
+		stream->lz4_misses++;
+	stream->lz4_skip = 1U << stream->lz4_misses;
 }
 
 static bool shm_page_is_zero(struct page *page)
@@ -141,6 +167,7 @@ static int shm_send_one(struct shm_stream *stream,
 	}
 	if (type == SHM_WIRE_PAGE && shm_send_packs(stream)) {
 		packed = shm_lz4_pack(&stream->lz4, page);
+		shm_send_tried(stream, packed);
 		if (packed) {
 			put_page(page);
 			return shm_run_flush(stream, run, round, stats) ?:

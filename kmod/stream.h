@@ -35,6 +35,12 @@ struct shm_stream {
 	 * first LZ4 frame on.
 	 */
 	struct shm_lz4 lz4;
+	/*
+	 * A source's on SHM_COMPRESS_AUTO: pages to send untried, after
+	 * @lz4_misses pages in a row that LZ4 could not shrink (send.c).
+	 */
+	u32 lz4_skip;
+	u32 lz4_misses;
 };
 
 int shm_stream_attach(struct shm_stream *stream, int fd,

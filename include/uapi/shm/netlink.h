@@ -267,10 +267,11 @@ enum shm_state {
  */
 /*
  * When a source sends a page compressed. AUTO: while the stream's socket
- * has no room, that is, while the link and not the sender is the limit;
- * the time LZ4 takes would go waiting for the link anyway. A fast link
- * gets pages as they are, straight from guest memory, and no CPU is
- * spent on them.
+ * is backed up or the bandwidth cap makes it wait, that is, while the
+ * link and not the sender is the limit; the time LZ4 takes would go
+ * waiting for the link anyway. A fast link gets pages as they are,
+ * straight from guest memory, and no CPU is spent on them. After pages
+ * LZ4 could not shrink, AUTO leaves the next few (up to 64) untried.
  */
 enum shm_compress {
 	SHM_COMPRESS_NEVER,
