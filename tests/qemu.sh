@@ -289,6 +289,7 @@ host_pid_of() { # NS PATTERN
 # until it says pre-copy runs (60 s at most): where a failure test
 # breaks it. Its pid in host_pid.
 migrate_until_precopy() { # NS OUT ARGS...
+	# There before the loop below reads it.
 	: >"$2"
 	on_host_bg "$1" "$SHMCTL" migrate "${@:3}" >"$2" 2>&1
 	for _ in $(seq 600); do
