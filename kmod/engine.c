@@ -102,7 +102,7 @@ static void shm_engine_watch(struct work_struct *work)
 
 	if (shm_engine_failed(engine) || completion_done(&engine->finished))
 		return;
-	if (shm_vm_vmm_exited(&engine->vm)) {
+	if (shm_engine_has_vm(engine) && shm_vm_vmm_exited(&engine->vm)) {
 		shm_engine_fail(engine, -ESRCH, "the %s VMM has exited",
 				engine->role == SHM_ROLE_SOURCE ? "source" :
 								  "destination");
@@ -380,7 +380,7 @@ u64 shm_engine_estimate_ms(struct shm_engine *engine)
 	return ms;
 }
 
-struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
+struct shm_engine *shm_engine_new(struct shm_session *s,
 				  const int *stream_fds, unsigned int nr,
 				  struct netlink_ext_ack *extack)
 {
@@ -398,7 +398,9 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 	spin_lock_init(&engine->lock);
 	INIT_WORK(&engine->update_work, shm_engine_update);
 	INIT_DELAYED_WORK(&engine->watch_work, shm_engine_watch);
-	shm_held_init(&engine->held);
+	spin_lock_init(&engine->vm.slots_lock);
+	shm_held_init(&engine->held, SHM_HELD_MAX_PAGES);
+	shm_held_init(&engine->early, SHM_HELD_EARLY_MAX_PAGES);
 
 	engine->streams = kcalloc(nr, sizeof(*engine->streams), GFP_KERNEL);
 	if (!engine->streams) {
@@ -421,16 +423,30 @@ struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
 			}
 		}
 	}
-	err = shm_vm_attach(&engine->vm, vm_fd, extack);
-	if (err)
-		goto fail;
-	engine->kvm = engine->vm.kvm;
-	engine->dirty_now = shm_vm_pages(&engine->vm);
 	engine->convergence = SHM_CONVERGENCE_PENDING;
 	return engine;
 fail:
 	shm_engine_free(engine);
 	return ERR_PTR(err);
+}
+
+int shm_engine_attach_vm(struct shm_engine *engine, int vm_fd,
+			 struct netlink_ext_ack *extack)
+{
+	int err;
+
+	err = shm_vm_attach(&engine->vm, vm_fd, extack);
+	if (err)
+		return err;
+	engine->kvm = engine->vm.kvm;
+	spin_lock(&engine->lock);
+	engine->dirty_now = shm_vm_pages(&engine->vm);
+	spin_unlock(&engine->lock);
+	/* The streams read @vm once they see this (shm_engine_has_vm()). */
+	smp_store_release(&engine->vm_ready, true);
+	/* Streams that stopped reading with their early store full. */
+	wake_up_all(&engine->wait);
+	return 0;
 }
 
 static int shm_engine_spawn(struct shm_engine *engine,
@@ -519,6 +535,7 @@ void shm_engine_free(struct shm_engine *engine)
 	shm_engine_stop(engine);
 	cancel_work_sync(&engine->update_work);
 	shm_held_free(&engine->held);
+	shm_held_free(&engine->early);
 	kfree(engine->streams);
 	kfree(engine);
 }

@@ -35,12 +35,20 @@ struct shm_round_stats {
 struct shm_engine {
 	struct shm_session *session;
 	enum shm_role role;
+	/*
+	 * Set once, under the namespace lock, with @vm_ready last: a
+	 * destination may get its VM after its streams started (ATTACH_VM).
+	 * The streams read @vm only once they saw @vm_ready.
+	 */
 	struct shm_vm vm;
+	bool vm_ready;
 	/* The VM attached, compared but not held: PLACE names it again. */
 	const struct kvm *kvm;
 	struct shm_dirty_log log;
 	/* Destination: pages for addresses the VM does not map yet. */
 	struct shm_held held;
+	/* ... and every page that came before the VM did. */
+	struct shm_held early;
 	unsigned int nr_streams;
 	struct shm_stream *streams;
 	struct task_struct *control;
@@ -96,9 +104,12 @@ struct shm_engine {
 	bool running;
 };
 
-struct shm_engine *shm_engine_new(struct shm_session *s, int vm_fd,
+struct shm_engine *shm_engine_new(struct shm_session *s,
 				  const int *stream_fds, unsigned int nr,
 				  struct netlink_ext_ack *extack);
+/* The engine's VM: at once for a source, maybe later for a destination. */
+int shm_engine_attach_vm(struct shm_engine *engine, int vm_fd,
+			 struct netlink_ext_ack *extack);
 int shm_engine_start(struct shm_engine *engine, bool tracker);
 /* Source: the tracker answered the scan of @round. */
 void shm_engine_scanned(struct shm_engine *engine, u32 round);
@@ -122,6 +133,13 @@ void shm_engine_count(struct shm_engine *engine, struct shm_round_stats *stats);
 
 /* Estimated milliseconds to send what is dirty now. */
 u64 shm_engine_estimate_ms(struct shm_engine *engine);
+
+/* Whether the engine has its VM: then @vm may be read. */
+static inline bool shm_engine_has_vm(struct shm_engine *engine)
+{
+	/* Pairs with shm_engine_attach_vm()'s release: @vm is whole. */
+	return smp_load_acquire(&engine->vm_ready);
+}
 
 /* Per-role thread bodies (send.c, recv.c). */
 int shm_send_stream(void *stream);

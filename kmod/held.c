@@ -7,8 +7,10 @@
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/uaccess.h>
 
 #include "held.h"
+#include "holes.h"
 
 #define SHM_HELD_ZERO	xa_mk_value(0)
 
@@ -17,10 +19,11 @@ static unsigned long shm_held_key(u16 as_id, u64 gfn)
 	return (unsigned long)as_id << SHM_HELD_GFN_BITS | gfn;
 }
 
-void shm_held_init(struct shm_held *held)
+void shm_held_init(struct shm_held *held, unsigned int max)
 {
 	xa_init(&held->pages);
 	atomic_set(&held->nr, 0);
+	held->max = max;
 }
 
 void shm_held_free(struct shm_held *held)
@@ -59,7 +62,7 @@ static int shm_held_store(struct shm_held *held, u16 as_id, u64 gfn,
 	}
 	if (old && !xa_is_value(old))
 		__free_page(old);
-	if (!old && atomic_inc_return(&held->nr) > SHM_HELD_MAX_PAGES)
+	if (!old && atomic_inc_return(&held->nr) > held->max)
 		return -E2BIG;
 	return 0;
 }
@@ -102,6 +105,61 @@ int shm_held_copy(struct shm_held *held, u16 as_id, u64 gfn,
 		return -ENOMEM;
 	memcpy_to_page(page, 0, data, PAGE_SIZE);
 	return shm_held_store(held, as_id, gfn, page);
+}
+
+/*
+ * Writes @page (NULL: a zero page) at @hva of the address space in use,
+ * as recv.c writes what arrives: a hole that would be cleared is left.
+ */
+static int shm_held_write(const struct shm_vm *vm, unsigned long hva,
+			  struct page *page)
+{
+	void __user *to = (void __user *)hva;
+	unsigned long left;
+	void *data;
+
+	if (!page)
+		return shm_holes_only(vm->mm, hva, PAGE_SIZE) ||
+		       !clear_user(to, PAGE_SIZE) ? 0 : -EFAULT;
+	data = kmap_local_page(page);
+	left = copy_to_user(to, data, PAGE_SIZE);
+	kunmap_local(data);
+	return left ? -EFAULT : 0;
+}
+
+int shm_held_settle(struct shm_held *held, unsigned int index,
+		    unsigned int nr_streams, const struct shm_vm *vm,
+		    struct shm_held *rest)
+{
+	const struct shm_memslot *slot;
+	struct page *page;
+	unsigned long key;
+	void *entry;
+	u16 as_id;
+	u64 gfn;
+	int err;
+
+	xa_for_each(&held->pages, key, entry) {
+		as_id = key >> SHM_HELD_GFN_BITS;
+		gfn = key & (BIT_ULL(SHM_HELD_GFN_BITS) - 1);
+		if (shm_wire_shard(gfn, nr_streams) != index)
+			continue;
+		xa_erase(&held->pages, key);
+		atomic_dec(&held->nr);
+		page = xa_is_value(entry) ? NULL : entry;
+		slot = shm_vm_find_slot(vm, as_id, gfn, 1);
+		if (!slot) {
+			err = shm_held_store(rest, as_id, gfn, page);
+		} else {
+			err = shm_held_write(vm, shm_memslot_hva(slot, gfn),
+					     page);
+			if (page)
+				__free_page(page);
+		}
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /*

@@ -465,14 +465,14 @@ static int shm_nl_stream_fds(struct genl_info *info,
 static int shm_nl_session_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct nlattr *vm_fd = info->attrs[SHM_SESSION_A_VM_FD];
 	int fds[SHM_MAX_STREAMS];
 	struct shm_engine *engine;
 	struct shm_session *s;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_VM_FD) ||
-	    GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_STREAM_FDS)) {
-		GENL_SET_ERR_MSG(info, "attach needs the VM and its stream sockets");
+	if (GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_STREAM_FDS)) {
+		GENL_SET_ERR_MSG(info, "attach needs the session's stream sockets");
 		return -EINVAL;
 	}
 
@@ -487,19 +487,59 @@ static int shm_nl_session_attach(struct sk_buff *skb, struct genl_info *info)
 		err = -EBUSY;
 		goto out;
 	}
+	if (!vm_fd && s->params.role != SHM_ROLE_DESTINATION) {
+		GENL_SET_ERR_MSG(info, "a source attaches with its VM");
+		err = -EINVAL;
+		goto out;
+	}
 	err = shm_nl_stream_fds(info, s, fds);
 	if (err)
 		goto out;
-	engine = shm_engine_new(s, nla_get_u32(info->attrs[SHM_SESSION_A_VM_FD]),
-				fds, s->params.streams, info->extack);
+	engine = shm_engine_new(s, fds, s->params.streams, info->extack);
 	if (IS_ERR(engine)) {
 		err = PTR_ERR(engine);
+		goto out;
+	}
+	err = vm_fd ? shm_engine_attach_vm(engine, nla_get_u32(vm_fd),
+					   info->extack) : 0;
+	if (err) {
+		shm_engine_free(engine);
 		goto out;
 	}
 	s->engine = engine;
 	shm_session_set_state(s, SHM_STATE_ATTACHED, NULL);
 	err = shm_nl_reply_session(info, s);
 out:
+	mutex_unlock(&sn->lock);
+	return err;
+}
+
+static int shm_nl_session_attach_vm(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct shm_net *sn = shm_net(genl_info_net(info));
+	struct shm_session *s;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, SHM_SESSION_A_VM_FD)) {
+		GENL_SET_ERR_MSG(info, "the VM's file descriptor is required");
+		return -EINVAL;
+	}
+	mutex_lock(&sn->lock);
+	s = shm_nl_find_session(sn, info);
+	err = PTR_ERR_OR_ZERO(s);
+	if (!err && ((s->state != SHM_STATE_ATTACHED &&
+		      s->state != SHM_STATE_PRECOPY) ||
+		     shm_engine_has_vm(s->engine))) {
+		GENL_SET_ERR_MSG(info, "only a destination session attached without its VM takes one");
+		err = -EBUSY;
+	}
+	if (!err)
+		err = shm_engine_attach_vm(s->engine,
+					   nla_get_u32(info->attrs[SHM_SESSION_A_VM_FD]),
+					   info->extack);
+	if (!err)
+		err = shm_nl_reply_session(info, s);
 	mutex_unlock(&sn->lock);
 	return err;
 }
@@ -851,6 +891,13 @@ static const struct genl_ops shm_nl_ops[] = {
 		.cmd = SHM_CMD_SESSION_PLACE,
 		.doit = shm_nl_session_place,
 		.policy = shm_session_place_policy,
+		.maxattr = SHM_SESSION_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHM_CMD_SESSION_ATTACH_VM,
+		.doit = shm_nl_session_attach_vm,
+		.policy = shm_session_attach_policy,
 		.maxattr = SHM_SESSION_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -5,7 +5,8 @@
  * gfn and count in this stream's shard and inside one memslot of this VM);
  * then pages go straight from the socket into the guest. A compressed
  * page goes in only once it has made exactly one page. Pages for
- * addresses the VM does not map yet are held, bounded (held.h).
+ * addresses the VM does not map yet are held, bounded (held.h), and so
+ * is every page that comes before the VM.
  */
 
 #include <linux/kthread.h>
@@ -19,6 +20,8 @@ struct shm_recv {
 	struct shm_stream *stream;
 	u32 round;
 	bool final;
+	/* The engine's VM is there, and its address space ours. */
+	bool vm;
 };
 
 static int shm_recv_reject(struct shm_recv *r, const char *what,
@@ -47,8 +50,8 @@ static int shm_recv_place(struct shm_recv *r, const struct shm_wire_frame *f,
 	    ((gfn + count - 1) >> SHM_WIRE_SHARD_SHIFT) ||
 	    shm_wire_shard(gfn, engine->nr_streams) != r->stream->index)
 		return shm_recv_reject(r, "pages of another stream's shard", f);
-	slot = shm_vm_find_slot(&engine->vm, be16_to_cpu(f->as_id), gfn,
-				count);
+	slot = r->vm ? shm_vm_find_slot(&engine->vm, be16_to_cpu(f->as_id),
+					gfn, count) : NULL;
 	*hva = slot ? shm_memslot_hva(slot, gfn) : 0;
 	return 0;
 }
@@ -64,11 +67,18 @@ static int shm_recv_held(struct shm_recv *r, const struct shm_wire_frame *f,
 	return err;
 }
 
+/* Where pages the VM does not map wait: see held.h. */
+static struct shm_held *shm_recv_store(struct shm_recv *r)
+{
+	struct shm_engine *engine = r->stream->engine;
+
+	return r->vm ? &engine->held : &engine->early;
+}
+
 static int shm_recv_hold(struct shm_recv *r, const struct shm_wire_frame *f,
 			 u32 count, bool zero)
 {
-	return shm_recv_held(r, f, shm_held_recv(&r->stream->engine->held,
-						 r->stream,
+	return shm_recv_held(r, f, shm_held_recv(shm_recv_store(r), r->stream,
 						 be16_to_cpu(f->as_id),
 						 be64_to_cpu(f->arg), count,
 						 zero));
@@ -176,7 +186,7 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 			return err;
 		if (!hva)
 			err = shm_recv_held(r, f,
-					    shm_held_copy(&engine->held,
+					    shm_held_copy(shm_recv_store(r),
 							  be16_to_cpu(f->as_id),
 							  be64_to_cpu(f->arg),
 							  stream->lz4.page));
@@ -193,6 +203,9 @@ static int shm_recv_frame(struct shm_recv *r, const struct shm_wire_frame *f)
 	case SHM_WIRE_ROUND_END:
 		if (f->as_id || f->arg || (f->flags & ~SHM_WIRE_F_FINAL))
 			return shm_recv_reject(r, "malformed round end", f);
+		/* The source pauses its VM only once ours is READY. */
+		if ((f->flags & SHM_WIRE_F_FINAL) && !r->vm)
+			return shm_recv_reject(r, "the final round before the destination had its VM", f);
 		if (count != stream->round_pages)
 			return shm_recv_reject(r, "round end counts other pages than arrived", f);
 		err = shm_stream_send_frame(stream, SHM_WIRE_ACK, 0, 0, r->round,
@@ -231,6 +244,39 @@ static int shm_recv_hello(struct shm_recv *r)
 	return 0;
 }
 
+/*
+ * Until the destination's VM is attached (SHM_CMD_SESSION_ATTACH_VM), what
+ * arrives waits in the engine's early store; once that is full, the
+ * stream stops reading and the source's sends back up behind it. With the
+ * VM there, the stream takes its address space and first writes its own
+ * shard's early pages: later copies of those pages come down this stream
+ * only, after them.
+ */
+static int shm_recv_await_vm(struct shm_recv *r, const struct shm_wire_frame *f)
+{
+	struct shm_stream *stream = r->stream;
+	struct shm_engine *engine = stream->engine;
+	int err;
+
+	wait_event_idle(engine->wait,
+			atomic_read(&engine->early.nr) < SHM_HELD_EARLY_PAGES ||
+			shm_engine_has_vm(engine) ||
+			shm_engine_failed(engine) || kthread_should_stop());
+	if (!shm_engine_has_vm(engine))
+		return shm_engine_failed(engine) || kthread_should_stop() ?
+		       -ECANCELED : 0;
+	shm_vm_use_mm(&engine->vm);
+	r->vm = true;
+	err = shm_held_settle(&engine->early, stream->index,
+			      engine->nr_streams, &engine->vm, &engine->held);
+	if (err == -EFAULT) {
+		shm_engine_fail(engine, err,
+				"cannot write the VM's memory: is the filesystem of its RAM file full?");
+		return err;
+	}
+	return shm_recv_held(r, f, err);
+}
+
 int shm_recv_stream(void *data)
 {
 	struct shm_stream *stream = data;
@@ -239,7 +285,6 @@ int shm_recv_stream(void *data)
 	struct shm_wire_frame f;
 	int err;
 
-	shm_vm_use_mm(&engine->vm);
 	err = shm_recv_hello(&r);
 	while (!err && !r.final) {
 		err = shm_stream_recv_frame(stream, &f);
@@ -249,9 +294,12 @@ int shm_recv_stream(void *data)
 			err = shm_recv_reject(&r, "bad frame header", &f);
 			break;
 		}
-		err = shm_recv_frame(&r, &f);
+		if (!r.vm)
+			err = shm_recv_await_vm(&r, &f);
+		err = err ?: shm_recv_frame(&r, &f);
 	}
-	shm_vm_unuse_mm(&engine->vm);
+	if (r.vm)
+		shm_vm_unuse_mm(&engine->vm);
 	if (r.final)
 		shm_engine_stream_finished(engine);
 	else if (err != -EPROTO)

@@ -790,6 +790,93 @@ TEST_F(migration, final_needs_precopy_and_a_source)
 	EXPECT_STREQ("the final round is the source's to send", res.message);
 }
 
+/* Whether the @len bytes at @mem are all @fill. */
+static bool all_of(const uint8_t *mem, size_t len, uint8_t fill)
+{
+	return mem[0] == fill && !memcmp(mem, mem + 1, len - 1);
+}
+
+/* The pages the destination took, zero ones too, once they stop (or 30 s). */
+static uint64_t pages_when_still(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(migration) *self)
+{
+	struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
+	uint64_t pages = 0, last = 0;
+	struct nl_result res;
+	int i, still = 0;
+
+	for (i = 0; i < 300 && still < 5; i++) {
+		nanosleep(&tick, NULL);
+		EXPECT_EQ(SHM_STATE_PRECOPY,
+			  session_state(self->sk, self->dst_id, &res))
+			TH_LOG("destination: %s", reason(&res));
+		pages = stat_of(res.attrs, SHM_STATS_A_TOTAL_SENT_PAGES) +
+			stat_of(res.attrs, SHM_STATS_A_TOTAL_ZERO_PAGES);
+		still = pages && pages == last ? still + 1 : 0;
+		last = pages;
+	}
+	return pages;
+}
+
+/*
+ * A destination whose VMM still starts takes its streams first: pages
+ * come and wait, up to SHM_EARLY_BYTES (then the streams stop reading),
+ * and go into the VM once it is attached. Here the VM is bigger than
+ * that, and its memory stays untouched until then.
+ */
+TEST_F(migration, pages_wait_for_the_destination_vm)
+{
+	const uint64_t early = SHM_EARLY_BYTES / PAGE, big = 80 << 20;
+	struct memvm *vm[] = { &self->src, &self->dst };
+	struct nl_result res;
+	unsigned int s, i;
+	uint64_t pages;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, memvm_add_slot(vm[i], EXTRA_GPA, big, i ? 0xaa : 0x5c));
+	fill_source(&self->src);
+	ASSERT_EQ(0, nl_session_attach(self->sk, self->dst_id, -1,
+				       self->dst_fds, STREAMS, &res))
+		TH_LOG("%s", res.message);
+	EXPECT_EQ(-EBUSY, nl_session_attach_vm(self->sk, self->src_id,
+					       self->src.fd, &res));
+	EXPECT_EQ(-EINVAL, nl_session_attach(self->sk, self->src_id, -1,
+					     self->src_fds, STREAMS, &res));
+	EXPECT_STREQ("a source attaches with its VM", res.message);
+	ASSERT_EQ(0, nl_session_attach(self->sk, self->src_id, self->src.fd,
+				       self->src_fds, STREAMS, &res));
+	EXPECT_EQ(-EBUSY, nl_session_attach_vm(self->sk, self->src_id,
+					       self->src.fd, &res));
+	EXPECT_STREQ("only a destination session attached without its VM takes one",
+		     res.message);
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->dst_id, &res));
+	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
+				    self->src_id, &res));
+
+	pages = pages_when_still(_metadata, self);
+	EXPECT_LE(early, pages);
+	EXPECT_GT(early + STREAMS * SHM_WIRE_MAX_RUN, pages);
+	for (s = 0; s < self->dst.nr_slots; s++)
+		EXPECT_TRUE(all_of(self->dst.slots[s].mem,
+				   self->dst.slots[s].size, 0xaa))
+			TH_LOG("slot %u written before the VM was there", s);
+
+	ASSERT_EQ(0, nl_session_attach_vm(self->sk, self->dst_id,
+					  self->dst.fd, &res))
+		TH_LOG("%s", res.message);
+	EXPECT_NE(NULL, res.attrs[SHM_SESSION_A_MEMSLOTS]);
+	EXPECT_EQ(-EBUSY, nl_session_attach_vm(self->sk, self->dst_id,
+					       self->dst.fd, &res));
+	wait_round_one(_metadata, self);
+	final_round(_metadata, self);
+	for (s = 0; s < NR_SLOTS; s++)
+		EXPECT_EQ(0, memcmp(self->src.slots[s].mem, self->dst.slots[s].mem,
+				    layout[s].size)) TH_LOG("slot %u differs", s);
+	EXPECT_EQ(0, memcmp(self->src.slots[EXTRA].mem,
+			    self->dst.slots[EXTRA].mem, big));
+}
+
 TEST_F(migration, attach_refusals)
 {
 	int pipefd[2], udp = socket(AF_INET, SOCK_DGRAM, 0);
@@ -878,6 +965,7 @@ FIXTURE_VARIANT(fake_source) {
 	bool partial;
 	int written;		/* pages from gfn 5 a valid sequence writes */
 	enum held_place held;	/* a page for HOLE_GFN came */
+	bool no_vm;		/* the session attached without its VM */
 };
 
 FIXTURE_SETUP(fake_source)
@@ -895,7 +983,8 @@ FIXTURE_SETUP(fake_source)
 	self->stream = pair[1];
 	ASSERT_EQ(0, nl_session_new_streams(self->sk, SHM_ROLE_DESTINATION, 1,
 					    &self->id));
-	ASSERT_EQ(0, nl_session_attach(self->sk, self->id, self->dst.fd,
+	ASSERT_EQ(0, nl_session_attach(self->sk, self->id,
+				       variant->no_vm ? -1 : self->dst.fd,
 				       &self->stream, 1, &res));
 	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START, self->id,
 				    &res));
@@ -924,6 +1013,11 @@ FIXTURE_VARIANT_ADD(fake_source, valid) {
 };
 FIXTURE_VARIANT_ADD(fake_source, valid_run) {
 	.frames = { HELLO, PAGES_AT(5, 3), END(3) }, .nr_frames = 3, .written = 3,
+};
+/* A source pauses its VM only once the destination has one. */
+FIXTURE_VARIANT_ADD(fake_source, final_round_before_the_vm) {
+	.frames = { HELLO, PAGE_AT(5), END(1) }, .nr_frames = 3, .no_vm = true,
+	.reason = "the final round before the destination had its VM",
 };
 FIXTURE_VARIANT_ADD(fake_source, empty_page_frame) {
 	.frames = { HELLO, PAGES_AT(5, 0) }, .nr_frames = 2,

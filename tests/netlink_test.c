@@ -563,9 +563,15 @@ static void id_short(struct nl_msg *msg)
 	nla_put_u16(msg, SHM_SESSION_A_ID, 1);
 }
 
-static void dirty_nothing(struct nl_msg *msg)
+static void id_alone(struct nl_msg *msg)
 {
 	nla_put_u32(msg, SHM_SESSION_A_ID, 1);
+}
+
+static void vm_of_missing_session(struct nl_msg *msg)
+{
+	id_missing_session(msg);
+	nla_put_u32(msg, SHM_SESSION_A_VM_FD, 0);
 }
 
 static void dirty_scan_round_zero(struct nl_msg *msg)
@@ -663,10 +669,18 @@ MALFORMED(get_unknown_session, SHM_CMD_SESSION_GET, id_missing_session,
 MALFORMED(del_unknown_session, SHM_CMD_SESSION_DEL, id_missing_session,
 	  -ENOENT, "no such session in this network namespace");
 MALFORMED(del_foreign_attr, SHM_CMD_SESSION_DEL, role_zero, -EINVAL, NULL);
-MALFORMED(dirty_nothing, SHM_CMD_SESSION_DIRTY, dirty_nothing, -EINVAL,
+MALFORMED(dirty_nothing, SHM_CMD_SESSION_DIRTY, id_alone, -EINVAL,
 	  "no ranges of guest memory given, nor the scan they end");
 MALFORMED(dirty_scan_round_zero, SHM_CMD_SESSION_DIRTY, dirty_scan_round_zero,
 	  -ERANGE, NULL);
+FIXTURE_VARIANT_ADD(malformed, attach_vm_without_vm) {
+	.cmd = SHM_CMD_SESSION_ATTACH_VM, .build = id_alone, .error = -EINVAL,
+	.message = "the VM's file descriptor is required",
+	.missing_attr = SHM_SESSION_A_VM_FD,
+};
+MALFORMED(attach_vm_of_unknown_session, SHM_CMD_SESSION_ATTACH_VM,
+	  vm_of_missing_session, -ENOENT,
+	  "no such session in this network namespace");
 MALFORMED(start_tracker_with_payload, SHM_CMD_SESSION_START,
 	  start_tracker_with_payload, -ERANGE, NULL);
 MALFORMED(info_with_attr, SHM_CMD_GET_INFO, info_with_attr, -EINVAL, NULL);

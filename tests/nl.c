@@ -242,11 +242,22 @@ int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 	unsigned int i;
 
 	nla_put_u32(msg, SHM_SESSION_A_ID, id);
-	nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
+	if (vm_fd >= 0)
+		nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
 	fds = nla_nest_start(msg, SHM_SESSION_A_STREAM_FDS);
 	for (i = 0; i < nr; i++)
 		nla_put_u32(msg, SHM_STREAM_A_FD, stream_fds[i]);
 	nla_nest_end(msg, fds);
+	return nl_transact(sk, msg, res, NULL, NULL);
+}
+
+int nl_session_attach_vm(struct nl_sock *sk, uint32_t id, int vm_fd,
+			 struct nl_result *res)
+{
+	struct nl_msg *msg = nl_request(SHM_CMD_SESSION_ATTACH_VM, 0);
+
+	nla_put_u32(msg, SHM_SESSION_A_ID, id);
+	nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
 	return nl_transact(sk, msg, res, NULL, NULL);
 }
 

@@ -81,9 +81,12 @@ struct nl_range {
 int nl_session_dirty(struct nl_sock *sk, uint32_t id,
 		     const struct nl_range *ranges, unsigned int nr,
 		     uint32_t scan_round, struct nl_result *res);
+/* @vm_fd -1: a destination's streams alone (SHM_CMD_SESSION_ATTACH_VM). */
 int nl_session_attach(struct nl_sock *sk, uint32_t id, int vm_fd,
 		      const int *stream_fds, unsigned int nr,
 		      struct nl_result *res);
+int nl_session_attach_vm(struct nl_sock *sk, uint32_t id, int vm_fd,
+			 struct nl_result *res);
 /* SHM_CMD_SESSION_PLACE: held pages go in, where @places say if they do. */
 struct nl_place {
 	uint32_t as_id;

@@ -78,7 +78,18 @@
  *					many as the session's streams, in the
  *					same order on both sides
  *   The VM must not use the KVM dirty ring. The module keeps its own
- *   references: the caller may close its descriptors afterwards.
+ *   references: the caller may close its descriptors afterwards. A
+ *   destination may come without SHM_SESSION_A_VM_FD while its VMM starts,
+ *   and start: what arrives is held until SHM_CMD_SESSION_ATTACH_VM,
+ *   SHM_EARLY_BYTES of pages (its streams stop reading there, and the
+ *   source's sends wait).
+ *   Reply: the session, with SHM_SESSION_A_MEMSLOTS.
+ *
+ * SHM_CMD_SESSION_ATTACH_VM (admin, destination): SHM_SESSION_A_ID and
+ *   SHM_SESSION_A_VM_FD, the VM of a session attached without one
+ *   (ATTACHED or PRECOPY). Its streams write into the VM from then on, the
+ *   pages they held first; those for addresses the VM does not map wait
+ *   for SHM_CMD_SESSION_PLACE. EBUSY for a session that has its VM.
  *   Reply: the session, with SHM_SESSION_A_MEMSLOTS.
  *
  * SHM_CMD_SESSION_START (admin): SHM_SESSION_A_ID. An ATTACHED session
@@ -192,6 +203,8 @@
 #define SHM_DEFAULT_STREAMS		4
 #define SHM_DEFAULT_MAX_DOWNTIME_MS	300
 #define SHM_DEFAULT_COMPRESS		SHM_COMPRESS_NEVER
+/* What a destination holds before its VM (SHM_CMD_SESSION_ATTACH_VM). */
+#define SHM_EARLY_BYTES			(64 << 20)
 
 enum shm_cmd {
 	SHM_CMD_UNSPEC,
@@ -209,6 +222,7 @@ enum shm_cmd {
 	SHM_CMD_SESSION_RESUMED,
 	SHM_CMD_SESSION_PLACE,
 	SHM_CMD_SESSION_SCAN,	/* event only */
+	SHM_CMD_SESSION_ATTACH_VM,
 	__SHM_CMD_MAX
 };
 #define SHM_CMD_MAX (__SHM_CMD_MAX - 1)
