@@ -155,7 +155,7 @@ run_shm() { # RATE TOOL (shm, or shm-lz4: --compress=always)
 	fi
 	cpu=$(cpu_spent "$pid" "$c0")
 	jq -r --arg t "$2" '.blackout_why // empty | $t + ": blackout not measured: " + .' "$out" | diag
-	jq -r --arg t "$2" '"\($t): set up in \(.setup_ms) ms (destination started, streams open); \(.rounds) rounds; \(.pages) pages (\(.lz4_pages) LZ4) in \(.bytes) bytes; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
+	jq -r --arg t "$2" '"\($t): set up in \(.setup_ms) ms (checks, streams open); \(.rounds) rounds; \(.pages) pages (\(.lz4_pages) LZ4) in \(.bytes) bytes; CPU: shm.ko \(.cpu_shm_ko_us / 1000 | floor) ms, shmctl \(.cpu_shmctl_us / 1000 | floor) ms"' "$out" | diag
 	record "$1" "$2" ok "$(jq -r .total_ms "$out")" \
 		"$(jq -r '.blackout_us // "-"' "$out")" \
 		$(($(tx_bytes "$here") - b0)) "$cpu" \

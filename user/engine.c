@@ -72,11 +72,22 @@ int engine_attach(struct engine *e, int vm_fd, const int *fds,
 
 	if (!msg)
 		return -ENOMEM;
-	nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
+	if (vm_fd >= 0)
+		nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
 	list = nla_nest_start(msg, SHM_SESSION_A_STREAM_FDS);
 	for (i = 0; i < nr; i++)
 		nla_put_u32(msg, SHM_STREAM_A_FD, fds[i]);
 	nla_nest_end(msg, list);
+	return shm_nl_request(&e->nl, msg, NULL, NULL);
+}
+
+int engine_attach_vm(struct engine *e, int vm_fd)
+{
+	struct nl_msg *msg = engine_request(e, SHM_CMD_SESSION_ATTACH_VM);
+
+	if (!msg)
+		return -ENOMEM;
+	nla_put_u32(msg, SHM_SESSION_A_VM_FD, vm_fd);
 	return shm_nl_request(&e->nl, msg, NULL, NULL);
 }
 

@@ -48,8 +48,10 @@ struct engine_params {
 
 /* Each returns 0 or a negative errno, the kernel's words in engine_why(). */
 int engine_open(struct engine *e, const struct engine_params *p);
+/* @vm_fd -1: a destination's VM comes later, with engine_attach_vm(). */
 int engine_attach(struct engine *e, int vm_fd, const int *fds,
 		  unsigned int nr);
+int engine_attach_vm(struct engine *e, int vm_fd);
 /* Destination, before the VMM loads its state: held pages go in. */
 int engine_place(struct engine *e, int vm_fd, const struct vmm_place *places,
 		 unsigned int nr);

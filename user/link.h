@@ -13,8 +13,12 @@
  *           (L: LINK_VERSION; P: shm.ko's; the guest's CPU, cpuid.h, if
  *           the VMM driver can tell)
  *   dest:   OK link=L id=ID  (dry run: OK link=L dry=1)  or  ERR sentence
- *   (source opens N data connections: STREAM id=ID index=I, each OK)
- *   dest:   READY                          its session runs
+ *           (its preflight passed; it starts the VM now; a dry run's OK
+ *           comes once it did, with the VM's CPU checked)
+ *   (source opens N data connections: STREAM id=ID index=I, each OK;
+ *   it may send at once: shm.ko there holds pages until the VM started)
+ *   dest:   READY                          its VM started, its session
+ *                                          runs; an ERR before is a refusal
  *   source: STATE len=BYTES [paused=1], then the bytes: a piece of the
  *           VM's vCPU and device state, as its VMM gives it out (vmm.h),
  *           from the cutover on. Pieces without paused=1 may come while

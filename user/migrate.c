@@ -4,8 +4,10 @@
  *
  *   attach the VM (its VMM driver), preflight here, authenticate with the
  *   destination's shmctl serve, which preflights there and starts an empty
- *   VM; open the data streams and hand them to shm.ko; pre-copy until the
- *   engine says the rest fits in the max downtime; pause, final round, the
+ *   VM; open the data streams and hand them to shm.ko; pre-copy (its first
+ *   pages wait there while that VM starts) until the destination is
+ *   READY and the engine says the rest fits in the max downtime;
+ *   pause, final round, the
  *   VM's state across (as its VMM gives it out, vmm.h); once the
  *   destination says the guest runs, release the VM here and print the
  *   report.
@@ -78,7 +80,7 @@ struct migration {
 	int ctl;
 	int fds[SHM_MAX_STREAMS];
 	struct vmm_state_out state_out;	/* send_state */
-	bool attached, started, paused, committed, tty;
+	bool attached, started, ready, paused, committed, tty;
 	uint64_t t_start, t_precopy, t_pause, t_end;
 	uint64_t t_sample;		/* of m->last */
 	double rate;			/* bytes/s, measured here */
@@ -108,6 +110,17 @@ static int fail(struct migration *m, int err, const char *fmt, ...)
 	return err ?: -EIO;
 }
 
+/*
+ * Whether the destination said why it gave up, "ERR sentence" in @line,
+ * within PEER_WORD_MS: a failure seen here first (a data stream it
+ * closed) often has its reason there.
+ */
+static bool peer_said_err(struct migration *m, char *line, size_t len)
+{
+	return !link_recv(m->ctl, line, len, PEER_WORD_MS) &&
+	       link_is(line, "ERR");
+}
+
 /* Authenticates a new connection to the destination. */
 static int connect_peer(struct migration *m, const struct auth_key *key)
 {
@@ -132,6 +145,12 @@ static int connect_peer(struct migration *m, const struct auth_key *key)
 	return fd;
 }
 
+/* The destination's "ERR sentence" @line, as ours. */
+static int refused(struct migration *m, const char *line)
+{
+	return fail(m, -EREMOTEIO, "the destination refused: %s", line + 4);
+}
+
 /* A line from the destination; its ERR sentences become ours. */
 static int expect(struct migration *m, const char *word, char *line,
 		  size_t len, int timeout_ms)
@@ -142,8 +161,7 @@ static int expect(struct migration *m, const char *word, char *line,
 		return fail(m, err, "the destination went away (%s)",
 			    strerror(-err));
 	if (link_is(line, "ERR"))
-		return fail(m, -EREMOTEIO, "the destination refused: %s",
-			    line + 4);
+		return refused(m, line);
 	if (!link_is(line, word))
 		return fail(m, -EPROTO, "the destination said '%.40s', not %s",
 			    line, word);
@@ -226,7 +244,7 @@ static int propose(struct migration *m, uint32_t *id)
 static int open_streams(struct migration *m, const struct auth_key *key,
 			uint32_t id)
 {
-	char line[64];
+	char line[LINK_LINE_MAX];
 	unsigned int i;
 	int err;
 
@@ -236,10 +254,13 @@ static int open_streams(struct migration *m, const struct auth_key *key,
 			return m->fds[i];
 		err = link_send(m->fds[i], "STREAM id=%u index=%u", id, i) ?:
 		      link_recv(m->fds[i], line, sizeof(line), LINK_TIMEOUT_MS);
-		if (err || !link_is(line, "OK"))
-			return fail(m, err ?: -EPROTO,
-				    "the destination did not take data stream %u",
-				    i);
+		if (!err && link_is(line, "OK"))
+			continue;
+		/* Its VM did not start, say: a refusal, as serve.c says. */
+		if (peer_said_err(m, line, sizeof(line)))
+			return refused(m, line);
+		return fail(m, err ?: -EPROTO,
+			    "the destination did not take data stream %u", i);
 	}
 	return 0;
 }
@@ -302,11 +323,12 @@ static int session_failed(struct migration *m, const struct engine_figures *f)
 {
 	char line[LINK_LINE_MAX];
 
-	if (!link_recv(m->ctl, line, sizeof(line), PEER_WORD_MS) &&
-	    link_is(line, "ERR"))
-		return fail(m, -EIO, "the migration failed: %s; and %s",
-			    f->reason, line + 4);
-	return fail(m, -EIO, "the migration failed: %s", f->reason);
+	if (!peer_said_err(m, line, sizeof(line)))
+		return fail(m, -EIO, "the migration failed: %s", f->reason);
+	if (!m->ready)
+		return refused(m, line);
+	return fail(m, -EIO, "the migration failed: %s; and %s", f->reason,
+		    line + 4);
 }
 
 /*
@@ -331,10 +353,13 @@ static int precopy(struct migration *m)
 		if (interrupted)
 			return fail(m, -EINTR, "interrupted by signal %d",
 				    (int)interrupted);
-		/* The destination speaks now only to say it failed. */
-		if (poll(pfd, 2, POLL_MS) > 0 && pfd[0].revents)
-			return expect(m, "READY", line, sizeof(line), 0) ?:
-			       fail(m, -EPROTO, "the destination spoke out of turn");
+		/* READY once its VM runs its session; else why it failed. */
+		if (poll(pfd, 2, POLL_MS) > 0 && pfd[0].revents) {
+			err = expect(m, "READY", line, sizeof(line), 0);
+			if (err || m->ready)
+				return err ?: fail(m, -EPROTO, "the destination spoke out of turn");
+			m->ready = true;
+		}
 		if (pfd[1].revents)
 			engine_watched(&m->e);
 		err = engine_figures(&m->e, &f);
@@ -345,6 +370,13 @@ static int precopy(struct migration *m)
 		measure_rate(m, &f);
 		show_progress(m, &f);
 		m->last = f;
+		/* Nothing to cut over to until the destination has its VM. */
+		if (!m->ready) {
+			if (monotonic_ms() - m->t_precopy < LINK_TIMEOUT_MS)
+				continue;
+			return fail(m, -ETIMEDOUT, "the destination did not start its VM within %d s",
+				    LINK_TIMEOUT_MS / 1000);
+		}
 		if (f.convergence == SHM_CONVERGENCE_READY)
 			return 0;
 		if (f.convergence != SHM_CONVERGENCE_STALLED)
@@ -503,7 +535,7 @@ static void report(struct migration *m)
 		       clock_note(dt, note, sizeof(note)));
 	else
 		printf("  client gap   not measured: %s\n", dt->why_gap);
-	printf("  setup        %llu ms (until pre-copy: checks, the VM there, streams)\n",
+	printf("  setup        %llu ms (until pre-copy: checks, streams)\n",
 	       (unsigned long long)(m->t_precopy - m->t_start));
 	printf("  paused       %llu ms (here, until the destination said it runs)\n",
 	       (unsigned long long)(m->t_end - m->t_pause));
@@ -576,10 +608,9 @@ static int migrate(struct migration *m)
 	}
 	if (err)
 		return fail(m, err, "%s", engine_why(&m->e, err));
-	err = expect(m, "READY", why, sizeof(why), LINK_TIMEOUT_MS) ?:
-	      m->vm.driver->track_writes(&m->vm, m->e.id);
+	err = m->vm.driver->track_writes(&m->vm, m->e.id);
 	if (err)
-		return m->why[0] ? err : fail(m, err, "%s", m->vm.err);
+		return fail(m, err, "%s", m->vm.err);
 	err = engine_start(&m->e, m->vm.driver->scans_writes);
 	if (err)
 		return fail(m, err, "%s", engine_why(&m->e, err));
@@ -743,5 +774,8 @@ int migrate_main(int argc, char *argv[], const struct shmctl_opts *opts)
 		close(m.ctl);
 	if (!err)
 		return SHMCTL_EXIT_OK;
-	return m.started ? SHMCTL_EXIT_FAILURE : SHMCTL_EXIT_REFUSED;
+	/* Pages sent before READY were dropped there with the refusal. */
+	if (!m.started || (err == -EREMOTEIO && !m.ready))
+		return SHMCTL_EXIT_REFUSED;
+	return SHMCTL_EXIT_FAILURE;
 }

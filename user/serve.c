@@ -409,6 +409,44 @@ static int verify(struct vmm *vm, const char *theirs, char *why, size_t len)
 }
 
 /* One migration, from MIGRATE to RUNNING; on any failure, nothing stays. */
+/*
+ * The migration's data streams, once all came, to a session of shm.ko's
+ * that takes pages before there is a VM to write them to.
+ */
+static int take_streams(struct engine *e, struct incoming *in, char *why,
+			size_t len)
+{
+	int err;
+
+	if (!incoming_wait(in))
+		return snprintf(why, len, "only %u of %u data streams arrived",
+				in->arrived, in->streams), -ETIMEDOUT;
+	err = engine_attach(e, -1, in->fds, in->arrived) ?:
+	      engine_start(e, false);
+	if (!err && engine_watch(e) < 0)
+		err = -EIO;
+	if (err)
+		snprintf(why, len, "the destination session did not start: %s",
+			 engine_why(e, err));
+	return err;
+}
+
+/* The VM from @desc, started and checked; nothing left if it fails. */
+static int start_vm(struct vmm *vm, const char *desc,
+		    const struct cpu_need *cpu_need, char *why, size_t len)
+{
+	int err;
+
+	err = vm->driver->create_incoming(vm, desc, serve.rundir);
+	if (err)
+		return snprintf(why, len, "the destination cannot start the VM: %s",
+				vm->err), err;
+	err = check_guest_cpu(vm, cpu_need, why, len);
+	if (err)
+		vm->driver->destroy(vm);
+	return err;
+}
+
 static void receive_migration(int fd, const char *line, const char *peer)
 {
 	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
@@ -457,47 +495,47 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	}
 	err = err ?: preflight(line, &e, &cpu_need, why, sizeof(why));
-	if (err)
-		goto fail;
-	err = vm.driver->create_incoming(&vm, desc, serve.rundir);
-	if (err) {
+	if (!err && vm.driver->check_incoming(&vm, desc)) {
 		snprintf(why, sizeof(why), "the destination cannot start the VM: %s",
 			 vm.err);
-		goto fail;
+		err = -EINVAL;
 	}
-	created = true;
-	err = check_guest_cpu(&vm, &cpu_need, why, sizeof(why));
 	if (err)
 		goto fail;
 	if (dry) {
+		err = start_vm(&vm, desc, &cpu_need, why, sizeof(why));
+		if (err)
+			goto fail;
 		vm.driver->destroy(&vm);
 		link_send(fd, "OK link=%u dry=1", LINK_VERSION);
 		say(0, "preflight for %s passed (dry run)", peer);
 		goto out;
 	}
-	measure_start(&ms, vm.pid,
-		      link_get(line, "watch", watch, sizeof(watch)) ? NULL : watch);
+	/*
+	 * The source's pages come while the VM starts here, its start most
+	 * of the set-up: shm.ko holds them until the VM is there. A refusal
+	 * from here on still comes before READY, and the source takes it as
+	 * one.
+	 */
 	in = incoming_add(streams);
 	if (!in || link_send(fd, "OK link=%u id=%u", LINK_VERSION, in->id)) {
 		err = -ENOMEM;
 		goto fail;
 	}
 	say(in->id, "from %s, %llu streams", peer, (unsigned long long)streams);
-	if (!incoming_wait(in)) {
-		err = -ETIMEDOUT;
-		snprintf(why, sizeof(why), "only %u of %llu data streams arrived",
-			 in->arrived, (unsigned long long)streams);
+	err = take_streams(&e, in, why, sizeof(why)) ?:
+	      start_vm(&vm, desc, &cpu_need, why, sizeof(why));
+	if (err)
 		goto fail;
-	}
+	created = true;
+	measure_start(&ms, vm.pid,
+		      link_get(line, "watch", watch, sizeof(watch)) ? NULL : watch);
 	err = find_places(&vm, &placed, why, sizeof(why));
 	if (err)
 		goto fail;
-	err = engine_attach(&e, placed.vm_fd, in->fds, in->arrived) ?:
-	      engine_start(&e, false);
-	if (!err && engine_watch(&e) < 0)
-		err = -EIO;
+	err = engine_attach_vm(&e, placed.vm_fd);
 	if (err) {
-		snprintf(why, sizeof(why), "the destination session did not start: %s",
+		snprintf(why, sizeof(why), "the destination session did not take its VM: %s",
 			 engine_why(&e, err));
 		goto fail;
 	}

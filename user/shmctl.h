@@ -18,7 +18,7 @@ enum shmctl_exit {
 	SHMCTL_EXIT_NO_MODULE	= 3,	/* family "shm" not registered */
 	SHMCTL_EXIT_PERMISSION	= 4,	/* EPERM/EACCES: needs CAP_NET_ADMIN */
 	SHMCTL_EXIT_NO_SESSION	= 5,	/* no session with that id */
-	SHMCTL_EXIT_REFUSED	= 6,	/* migrate: refused before anything moved */
+	SHMCTL_EXIT_REFUSED	= 6,	/* migrate: refused, nothing taken there */
 
 	/* Not an exit status: parse_options() found nothing to stop for. */
 	SHMCTL_PROCEED		= -1,

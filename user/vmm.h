@@ -8,7 +8,8 @@
  * Source: attach, describe (what a destination needs to start a VM like
  * it), vm_fd, track_writes, then pause, save_state, and release once the
  * destination runs it; when the migration failed, resume (if paused) and
- * detach. Destination: create_incoming from the description, vm_fd,
+ * detach. Destination: check_incoming and create_incoming from the
+ * description, vm_fd,
  * expect_state, put_state for each piece of the source's state,
  * restore_state, resume, running, detach; destroy when the migration
  * failed.
@@ -75,6 +76,12 @@ struct vmm_driver {
 	 * a VM whose driver cannot tell.
 	 */
 	int (*guest_cpu)(struct vmm *v, struct cpuid_words *words);
+	/*
+	 * Destination: whether @desc passes its own checks, before anything
+	 * starts (create_incoming makes them again, then more that need the
+	 * VM started).
+	 */
+	int (*check_incoming)(struct vmm *v, const char *desc);
 	/* Destination: starts a VM from @desc, paused, waiting for memory. */
 	int (*create_incoming)(struct vmm *v, const char *desc,
 			       const char *rundir);

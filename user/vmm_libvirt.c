@@ -497,6 +497,26 @@ static char *lv_incoming_xml(struct vmm *v, const char *desc)
 	return xml;
 }
 
+/* The XML checked, and this host's libvirtd there to start it. */
+static int lv_check_incoming(struct vmm *v, const char *desc)
+{
+	char *xml;
+	int err;
+
+	err = libvirt_load(v->err, sizeof(v->err));
+	if (err)
+		return err;
+	xml = lv_incoming_xml(v, desc);
+	if (!xml)
+		return -EINVAL;
+	free(xml);
+	if (!qemu_new(v))
+		return -ENOMEM;
+	err = lv_connect(v);
+	qemu_free(v);
+	return err;
+}
+
 static int lv_create_incoming(struct vmm *v, const char *desc,
 			      const char *rundir)
 {
@@ -570,6 +590,7 @@ const struct vmm_driver vmm_libvirt_driver = {
 	.attach		= lv_attach,
 	.describe	= lv_describe,
 	.guest_cpu	= qemu_guest_cpu,
+	.check_incoming = lv_check_incoming,
 	.create_incoming = lv_create_incoming,
 	.vm_fd		= qemu_vm_fd,
 	.places		= qemu_places,

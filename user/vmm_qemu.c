@@ -441,6 +441,18 @@ static int qemu_ram_room(struct vmm *v, const char *rundir)
 	return 0;
 }
 
+static int qemu_check_incoming(struct vmm *v, const char *desc)
+{
+	struct qemu_args args = { 0 };
+	struct qemu_facts facts;
+	int err;
+
+	err = qemu_args_decode(v, desc, &args) ?:
+	      qemu_args_check(v, &args, true, &facts);
+	qemu_args_free(&args);
+	return err;
+}
+
 static int qemu_create_incoming(struct vmm *v, const char *desc,
 				const char *rundir)
 {
@@ -999,6 +1011,7 @@ const struct vmm_driver vmm_qemu_driver = {
 	.attach		= qemu_attach,
 	.describe	= qemu_describe,
 	.guest_cpu	= qemu_guest_cpu,
+	.check_incoming = qemu_check_incoming,
 	.create_incoming = qemu_create_incoming,
 	.vm_fd		= qemu_vm_fd,
 	.places		= qemu_places,

@@ -261,6 +261,7 @@ const struct vmm_driver vmm_testvmm_driver = {
 	.name		= "testvmm",
 	.attach		= tv_attach,
 	.describe	= tv_describe,
+	.check_incoming = tv_check_incoming,
 	.create_incoming = tv_create_incoming,
 	.vm_fd		= tv_vm_fd,
 	.track_writes	= tv_track_writes,

@@ -86,6 +86,7 @@ bool tv_word(const char *reply, const char *key, char *val, size_t len);
 int tv_parse(struct vmm *v, const char *text, char sep, bool strict,
 	     const char *whose, struct tv_config *cfg);
 int tv_describe(struct vmm *v, char *desc, size_t len);
+int tv_check_incoming(struct vmm *v, const char *desc);
 int tv_create_incoming(struct vmm *v, const char *desc, const char *rundir);
 
 /* vmm_testvmm.c */

@@ -264,6 +264,14 @@ static int tv_wait_connect(struct vmm *v)
 	}
 }
 
+int tv_check_incoming(struct vmm *v, const char *desc)
+{
+	struct tv_config cfg;
+
+	return tv_parse(v, desc, ',', true, "description from the source",
+			&cfg);
+}
+
 int tv_create_incoming(struct vmm *v, const char *desc, const char *rundir)
 {
 	static unsigned int serial;
