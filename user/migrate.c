@@ -307,7 +307,8 @@ static void show_progress(struct migration *m, const struct engine_figures *f)
 		return;
 	m->shown_step = step;
 	printf("%s%-10s %3u%%  round %llu  dirty %llu pages/s  %.1f MB/s  ETA %s%s",
-	       m->tty ? "\r" : "", engine_phase(f), engine_percent(f),
+	       m->tty ? "\r" : "", m->ready ? engine_phase(f) : "starting",
+	       engine_percent(f),
 	       (unsigned long long)f->rounds + 1,
 	       (unsigned long long)f->dirty_rate, m->rate / 1e6, eta,
 	       m->tty ? "   " : "\n");
@@ -359,6 +360,7 @@ static int precopy(struct migration *m)
 			if (err || m->ready)
 				return err ?: fail(m, -EPROTO, "the destination spoke out of turn");
 			m->ready = true;
+			m->shown_step = 0;	/* a line says so */
 		}
 		if (pfd[1].revents)
 			engine_watched(&m->e);
