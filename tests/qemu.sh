@@ -289,11 +289,17 @@ host_pid_of() { # NS PATTERN
 # until it says pre-copy runs (60 s at most): where a failure test
 # breaks it. Its pid in host_pid.
 migrate_until_precopy() { # NS OUT ARGS...
+	migrate_until precopy "$@"
+}
+
+# The same, until its progress shows PHASE: "starting" while the
+# destination's VM starts, "precopy" once it is there.
+migrate_until() { # PHASE NS OUT ARGS...
 	# There before the loop below reads it.
-	: >"$2"
-	on_host_bg "$1" "$SHMCTL" migrate "${@:3}" >"$2" 2>&1
+	: >"$3"
+	on_host_bg "$2" "$SHMCTL" migrate "${@:4}" >"$3" 2>&1
 	for _ in $(seq 600); do
-		grep -q "precopy" "$2" && break
+		grep -q "$1" "$3" && break
 		sleep 0.1
 	done
 }

@@ -25,7 +25,9 @@
 #   shmctl killed      SIGKILLed mid-way with QEMU stopped, as a scan of
 #                      its writes stops it: the same, QEMU runs again
 #   serve killed       the destination's shmctl serve SIGKILLed mid-way:
-#                      the same, and B clean (no QEMU, no run directory)
+#                      the same, and B clean (no QEMU, no run directory);
+#                      and again while B's QEMU starts, pages already
+#                      coming
 #   disk full          B's run directory filled up mid-way: the same, and
 #                      shmctl says the RAM file's filesystem is full
 #   the connection     the observer's, through all of the above, every
@@ -153,11 +155,13 @@ says_stalled() { # OUT
 # A migration in the background, stopped by HOW once pre-copy runs: INT
 # (Ctrl-C on shmctl), dest-kill (SIGKILL to the destination's QEMU), kill
 # (SIGKILL to shmctl, A's QEMU stopped as a scan of its writes stops it),
-# serve-kill (SIGKILL to B's shmctl serve, started again after).
+# serve-kill (SIGKILL to B's shmctl serve, started again after), and
+# serve-kill-starting (the same while B's QEMU starts).
 migrate_broken() { # HOW
-	local pid rc=0
+	local pid rc=0 phase=precopy
 
-	migrate_until_precopy a "$dir/broken.out" "qemu:$(qmp_on a)" \
+	[[ $1 == serve-kill-starting ]] && phase=starting
+	migrate_until "$phase" a "$dir/broken.out" "qemu:$(qmp_on a)" \
 		--to "$QEMU_B_IP" --key "$dir/key"
 	pid=$host_pid
 	case $1 in
@@ -175,7 +179,7 @@ migrate_broken() { # HOW
 		kill -STOP "$(qemu_pid_in a)"
 		kill -KILL "$pid"
 		;;
-	serve-kill)
+	serve-kill*)
 		kill -KILL "${serve_pid[b]}"
 		wait "${serve_pid[b]}" 2>/dev/null
 		serve_start b "$QEMU_B_IP" "$dir"
@@ -193,7 +197,7 @@ migrate_broken() { # HOW
 }
 
 
-plan 48
+plan 52
 
 qemu_guest_start "$qemu_net-a" "$name" "$dir" 64 1000 200 ||
 	bail "the guest did not boot"
@@ -298,7 +302,7 @@ check "B is left clean after it sent the VM away" clean_on b
 # --- Failures mid-way leave the VM running on A and B clean. A slow
 # link keeps pre-copy going long enough to break it.
 on_host a tc qdisc add dev up0 root tbf rate 40mbit burst 256kb latency 100ms
-for how in INT dest-kill kill serve-kill disk-full; do
+for how in INT dest-kill kill serve-kill serve-kill-starting disk-full; do
 	# Room for the RAM file at the start, filled up once pre-copy runs.
 	[[ $how == disk-full ]] && small_rundir_b 300M
 	case $how in
@@ -306,6 +310,8 @@ for how in INT dest-kill kill serve-kill disk-full; do
 	dest-kill) what="destination QEMU killed" ;;
 	kill) what="shmctl migrate killed, QEMU stopped" ;;
 	serve-kill) what="destination's shmctl serve killed" ;;
+	serve-kill-starting)
+		what="destination's shmctl serve killed while its QEMU starts" ;;
 	disk-full) what="B's disk full, the migration says so" ;;
 	esac
 	"$QMP" "$(qmp_on a)" migrate-set-capabilities \

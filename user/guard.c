@@ -67,18 +67,33 @@ static bool guard_qmp_send(int fd, const char *command)
 	return write(fd, command, len) == (ssize_t)len && guard_qmp_reply(fd);
 }
 
+/* QEMU's monitor; a QEMU still starting has none yet for a moment. */
+static int guard_qmp_connect(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct timespec tick = { .tv_nsec = 100000000 };
+	int fd, waited;
+
+	memcpy(addr.sun_path, path, sizeof(addr.sun_path));
+	for (waited = 0; waited < GUARD_WAIT_MS; waited += 100) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || !connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+			return fd;
+		close(fd);
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
 /* QEMU serves one monitor client at a time: ours, now that we are gone. */
 static void guard_qmp(const struct guard_undo *u)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct timespec pause = { .tv_nsec = 500000000 };
 	struct pollfd pfd = { .events = POLLIN };
 	int try;
 
-	pfd.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memcpy(addr.sun_path, u->qmp_path, sizeof(addr.sun_path));
-	if (pfd.fd < 0 || connect(pfd.fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    poll(&pfd, 1, GUARD_WAIT_MS) != 1 ||
+	pfd.fd = guard_qmp_connect(u->qmp_path);
+	if (pfd.fd < 0 || poll(&pfd, 1, GUARD_WAIT_MS) != 1 ||
 	    !guard_qmp_send(pfd.fd, "{\"execute\":\"qmp_capabilities\"}\n"))
 		goto out;
 	for (try = 0; try < GUARD_QMP_TRIES; try++) {

@@ -6,9 +6,9 @@
  * Disarmed, it reads our word and exits. If we die first, the pipe reads
  * end-of-file and it undoes what struct guard_undo names, in order: a
  * signal to a process (and, for SIGKILL, the wait for it to be gone), one
- * QMP command on a monitor socket (once our own connection to it is gone)
- * or through virsh to a libvirt domain, a directory removed with all in
- * it. It lives in a session of its own,
+ * QMP command on a monitor socket (once our own connection to it is gone,
+ * or once there is one: a QEMU may still be starting) or through virsh to
+ * a libvirt domain, a directory removed with all in it. It lives in a session of its own,
  * ignoring the signals a terminal or a test runner sends to our process
  * group, so that it outlives us by the moment it needs.
  */

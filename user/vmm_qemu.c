@@ -441,6 +441,29 @@ static int qemu_ram_room(struct vmm *v, const char *rundir)
 	return 0;
 }
 
+/*
+ * The destination's QEMU until it is up (qemu_guard then): it daemonizes,
+ * so its pid comes last; should shmctl die before, its guard has it quit
+ * at its monitor, as soon as there is one, and removes its directory.
+ */
+static int qemu_guard_start(struct vmm *v)
+{
+	struct qemu *q = v->priv;
+	struct guard_undo undo = { .pidfd = -1 };
+	int err;
+
+	if (snprintf(undo.qmp_path, sizeof(undo.qmp_path), "%s/qmp",
+		     q->dir) >= (int)sizeof(undo.qmp_path))
+		return qemu_fail(v, -ENAMETOOLONG, "%s/qmp: too long a socket path",
+				 q->dir);
+	snprintf(undo.qmp_command, sizeof(undo.qmp_command),
+		 "{\"execute\":\"quit\"}\n");
+	snprintf(undo.dir, sizeof(undo.dir), "%s", q->dir);
+	err = guard_arm(&q->guard, &undo);
+	return err ? qemu_fail(v, err, "cannot start a guard process: %s",
+			       strerror(-err)) : 0;
+}
+
 static int qemu_check_incoming(struct vmm *v, const char *desc)
 {
 	struct qemu_args args = { 0 };
@@ -485,7 +508,8 @@ static int qemu_create_incoming(struct vmm *v, const char *desc,
 		else
 			close(fd);
 	}
-	err = err ?: qemu_args_incoming(v, &args, &q->facts, q->dir, &incoming) ?:
+	err = err ?: qemu_guard_start(v) ?:
+	      qemu_args_incoming(v, &args, &q->facts, q->dir, &incoming) ?:
 	      qemu_spawn(v, &incoming) ?:
 	      qemu_guard(v, false, NULL) ?:
 	      qemu_ram_size(v) ?:
