@@ -796,7 +796,7 @@ static bool all_of(const uint8_t *mem, size_t len, uint8_t fill)
 	return mem[0] == fill && !memcmp(mem, mem + 1, len - 1);
 }
 
-/* The pages the destination took, zero ones too, once they stop (or 30 s). */
+/* The pages the destination took, zero ones too, once still for 1 s. */
 static uint64_t pages_when_still(struct __test_metadata *_metadata,
 				 FIXTURE_DATA(migration) *self)
 {
@@ -805,7 +805,7 @@ static uint64_t pages_when_still(struct __test_metadata *_metadata,
 	struct nl_result res;
 	int i, still = 0;
 
-	for (i = 0; i < 300 && still < 5; i++) {
+	for (i = 0; i < 300 && still < 10; i++) {
 		nanosleep(&tick, NULL);
 		EXPECT_EQ(SHM_STATE_PRECOPY,
 			  session_state(self->sk, self->dst_id, &res))
