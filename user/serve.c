@@ -408,7 +408,6 @@ static int verify(struct vmm *vm, const char *theirs, char *why, size_t len)
 	return 0;
 }
 
-/* One migration, from MIGRATE to RUNNING; on any failure, nothing stays. */
 /*
  * The migration's data streams, once all came, to a session of shm.ko's
  * that takes pages before there is a VM to write them to.
@@ -447,6 +446,7 @@ static int start_vm(struct vmm *vm, const char *desc,
 	return err;
 }
 
+/* One migration, from MIGRATE to RUNNING; on any failure, nothing stays. */
 static void receive_migration(int fd, const char *line, const char *peer)
 {
 	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
