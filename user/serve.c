@@ -134,10 +134,13 @@ static int preflight(const char *line, struct engine *e,
 	if (proto != ours)
 		return snprintf(why, len, "the destination's shm.ko speaks protocol %u, the source's %llu: run the same shm version on both",
 				ours, (unsigned long long)proto), -EPROTO;
-	if (host_mem_available(&avail) || avail < ram + serve.reserve)
-		return snprintf(why, len, "the destination has %llu MiB of memory available; the VM needs %llu MiB and %llu MiB stay free: free memory there or choose another host",
+	/* Pages that arrive before the VM has started wait in shm.ko. */
+	if (host_mem_available(&avail) ||
+	    avail < ram + SHM_EARLY_BYTES + serve.reserve)
+		return snprintf(why, len, "the destination has %llu MiB of memory available; the VM needs %llu MiB, its first pages up to %u MiB more while it starts, and %llu MiB stay free: free memory there or choose another host",
 				(unsigned long long)(avail >> 20),
 				(unsigned long long)(ram >> 20),
+				SHM_EARLY_BYTES >> 20,
 				(unsigned long long)(serve.reserve >> 20)), -ENOMEM;
 	if (host_cpu(&cpu))
 		return snprintf(why, len, "the destination cannot read its own CPU description"), -EIO;
