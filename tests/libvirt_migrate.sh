@@ -20,6 +20,8 @@
 #                      capabilities, A is clean
 #   shmctl killed      SIGKILLed mid-way, QEMU stopped as a scan of its
 #                      writes stops it: the same, its guard restarts QEMU
+#   serve killed while A's libvirtd starts the domain: the same, and A's
+#                      domain is shut off again, its guard's doing
 #   migrate B -> A     back into A's defined domain, which runs again
 #   the connection     the observer's, through all of it
 set -u
@@ -69,9 +71,13 @@ state_on() { # NS [DOMAIN]
 	on_host "$1" virsh domstate "${2:-$name}" 2>/dev/null | head -n1
 }
 
-# Host NS has no domain of ours running, and no migration.
+# Host NS has no domain of ours active (running or paused), and no
+# migration.
 clean_on() { # NS
-	[[ $(state_on "$1") != running ]] &&
+	local state
+
+	state=$(state_on "$1")
+	[[ -z $state || $state == "shut off" ]] &&
 		[[ -z $(on_host "$1" "$SHMCTL" status 2>&1 | grep -v "no migrations") ]]
 }
 
@@ -115,12 +121,14 @@ migrate() { # FROM TO_ADDR OUT [OPTIONS]
 }
 
 # A migration from B to A, stopped once pre-copy runs by HOW: dest-kill
-# (SIGKILL to A's QEMU) or kill (SIGKILL to shmctl, B's QEMU stopped as a
-# scan of its writes stops it).
+# (SIGKILL to A's QEMU), kill (SIGKILL to shmctl, B's QEMU stopped as a
+# scan of its writes stops it), or serve-kill-starting (SIGKILL to A's
+# shmctl serve while its libvirtd starts the domain, started again after).
 migrate_broken() { # HOW
-	local pid rc=0 qemu="qemu-system-x86_64 -name guest=$name,"
+	local pid rc=0 qemu="qemu-system-x86_64 -name guest=$name," phase=precopy
 
-	migrate_until_precopy b "$dir/broken.out" "libvirt:$name" \
+	[[ $1 == serve-kill-starting ]] && phase=starting
+	migrate_until "$phase" b "$dir/broken.out" "libvirt:$name" \
 		--to "$QEMU_A_IP" --key "$dir/key"
 	pid=$host_pid
 	case $1 in
@@ -130,6 +138,11 @@ migrate_broken() { # HOW
 		kill -STOP "$(host_pid_of b "$qemu")"
 		kill -KILL "$pid"
 		;;
+	serve-kill-starting)
+		kill -KILL "${serve_pid[a]}"
+		wait "${serve_pid[a]}" 2>/dev/null
+		serve_start a "$QEMU_A_IP" "$dir"
+		;;
 	esac
 	wait "$pid" 2>/dev/null || rc=$?
 	diag <"$dir/broken.out"
@@ -137,7 +150,7 @@ migrate_broken() { # HOW
 	((rc != 0))
 }
 
-plan 23
+plan 27
 
 qemu_hold_code_patches
 libvirt_guest_xml "$name" "$dir" 64 1000 200 >"$dir/$name.xml" ||
@@ -205,10 +218,12 @@ check "A -> B: B's QEMU has its own capabilities back" \
 
 # --- Failures mid-way, from B's domain to A's: the domain runs on at B.
 on_host b tc qdisc add dev up0 root tbf rate 40mbit burst 256kb latency 100ms
-for how in dest-kill kill; do
+for how in dest-kill kill serve-kill-starting; do
 	case $how in
 	dest-kill) what="destination QEMU killed" ;;
 	kill) what="shmctl migrate killed" ;;
+	serve-kill-starting)
+		what="A's shmctl serve killed while its libvirtd starts the domain" ;;
 	esac
 	check "$what: shmctl migrate fails" migrate_broken "$how"
 	check "$what: the domain runs on at B, its guest passes its self-check" \

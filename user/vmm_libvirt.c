@@ -466,8 +466,38 @@ static int lv_add_incoming(xmlNode *root)
 	return cmdline ? 0 : -ENOMEM;
 }
 
-/* The domain's XML from @desc, checked, its QEMU told to wait. */
-static char *lv_incoming_xml(struct vmm *v, const char *desc)
+/*
+ * The domain's UUID, as its XML has it (libvirt writes 36 characters),
+ * in @uuid; -EINVAL without one.
+ */
+static int lv_xml_uuid(struct vmm *v, xmlNode *root,
+		       char uuid[VIR_UUID_STRING_BUFLEN])
+{
+	const char *text;
+	xmlNode *node;
+
+	for (node = root->children; node; node = node->next) {
+		if (node->type != XML_ELEMENT_NODE ||
+		    strcmp((char *)node->name, "uuid") || !node->children ||
+		    node->children->next ||
+		    node->children->type != XML_TEXT_NODE)
+			continue;
+		text = (const char *)node->children->content;
+		if (strlen(text) == VIR_UUID_STRING_BUFLEN - 1 &&
+		    strspn(text, "0123456789abcdefABCDEF-") == strlen(text)) {
+			memcpy(uuid, text, VIR_UUID_STRING_BUFLEN);
+			return 0;
+		}
+	}
+	return qemu_fail(v, -EINVAL, "description: the domain's XML has no <uuid>");
+}
+
+/*
+ * The domain's XML from @desc, checked, its QEMU told to wait; its UUID in
+ * @uuid.
+ */
+static char *lv_incoming_xml(struct vmm *v, const char *desc,
+			     char uuid[VIR_UUID_STRING_BUFLEN])
 {
 	char *xml = malloc(strlen(desc) + 1);
 	xmlDoc *doc = NULL;
@@ -487,6 +517,10 @@ static char *lv_incoming_xml(struct vmm *v, const char *desc)
 	free(xml);
 	if (!doc)
 		return NULL;
+	if (lv_xml_uuid(v, sym_xmlDocGetRootElement(doc), uuid)) {
+		sym_xmlFreeDoc(doc);
+		return NULL;
+	}
 	err = lv_add_incoming(sym_xmlDocGetRootElement(doc));
 	xml = err ? NULL : lv_dump(v, doc);
 	if (err == -EEXIST)
@@ -500,13 +534,14 @@ static char *lv_incoming_xml(struct vmm *v, const char *desc)
 /* The XML checked, and this host's libvirtd there to start it. */
 static int lv_check_incoming(struct vmm *v, const char *desc)
 {
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	char *xml;
 	int err;
 
 	err = libvirt_load(v->err, sizeof(v->err));
 	if (err)
 		return err;
-	xml = lv_incoming_xml(v, desc);
+	xml = lv_incoming_xml(v, desc, uuid);
 	if (!xml)
 		return -EINVAL;
 	free(xml);
@@ -517,9 +552,35 @@ static int lv_check_incoming(struct vmm *v, const char *desc)
 	return err;
 }
 
+/* libvirtd's URI, for the guard's virsh. */
+static int lv_guard_uri(struct vmm *v, struct guard_undo *undo)
+{
+	struct qemu *q = v->priv;
+	char *uri = sym_virConnectGetURI(q->libvirt);
+
+	if (!uri)
+		return lv_fail(v, -EIO, "libvirt's URI");
+	snprintf(undo->libvirt_uri, sizeof(undo->libvirt_uri), "%s", uri);
+	free(uri);
+	return 0;
+}
+
+/*
+ * The domain that libvirtd starts while virDomainCreateXML waits, until
+ * its QEMU is found: known by the UUID of its XML.
+ */
+static int lv_guard_start(struct vmm *v, const char *uuid)
+{
+	struct guard_undo undo = { .pidfd = -1 };
+
+	snprintf(undo.libvirt_domain, sizeof(undo.libvirt_domain), "%s", uuid);
+	return lv_guard_uri(v, &undo) ?: qemu_guard_starting(v, &undo);
+}
+
 static int lv_create_incoming(struct vmm *v, const char *desc,
 			      const char *rundir)
 {
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	struct qemu *q = qemu_new(v);
 	char *xml = NULL;
 	int err;
@@ -529,9 +590,10 @@ static int lv_create_incoming(struct vmm *v, const char *desc,
 	/* The XML checked before libvirtd hears of it. */
 	err = libvirt_load(v->err, sizeof(v->err));
 	if (!err) {
-		xml = lv_incoming_xml(v, desc);
+		xml = lv_incoming_xml(v, desc, uuid);
 		err = xml ? lv_connect(v) : -EINVAL;
 	}
+	err = err ?: lv_guard_start(v, uuid);
 	if (!err) {
 		q->domain = sym_virDomainCreateXML(q->libvirt, xml,
 						   VIR_DOMAIN_START_PAUSED);
@@ -574,12 +636,10 @@ static void lv_destroy(struct vmm *v)
 int qemu_libvirt_guard(struct vmm *v, struct guard_undo *undo)
 {
 	struct qemu *q = v->priv;
-	char *uri = sym_virConnectGetURI(q->libvirt);
+	int err = lv_guard_uri(v, undo);
 
-	if (!uri)
-		return lv_fail(v, -EIO, "libvirt's URI");
-	snprintf(undo->libvirt_uri, sizeof(undo->libvirt_uri), "%s", uri);
-	free(uri);
+	if (err)
+		return err;
 	if (sym_virDomainGetUUIDString(q->domain, undo->libvirt_domain))
 		return lv_fail(v, -EIO, "the domain's UUID");
 	return 0;

@@ -301,6 +301,22 @@ static void qemu_caps_args(const bool *states, char *args, size_t len)
 	snprintf(args + n, len - n, "]");
 }
 
+/* A guard for @undo replaces QEMU's guard, if it had one. */
+static int qemu_guard_arm(struct vmm *v, const struct guard_undo *undo)
+{
+	struct qemu *q = v->priv;
+	struct guard old = q->guard;
+	int err = guard_arm(&q->guard, undo);
+
+	if (err) {
+		q->guard = old;
+		return qemu_fail(v, err, "cannot start a guard process: %s",
+				 strerror(-err));
+	}
+	guard_disarm(&old);
+	return 0;
+}
+
 /*
  * Should shmctl die mid-way, SIGKILL included, its guard (guard.h) undoes
  * what the driver did. On the source: a soft-dirty scan's SIGSTOP, and
@@ -315,7 +331,6 @@ int qemu_guard(struct vmm *v, bool source, const bool *caps)
 	struct guard_undo undo = {
 		.pidfd = q->pidfd, .signal = source ? SIGCONT : SIGKILL,
 	};
-	struct guard old = q->guard;
 	char args[512];
 	int err = 0;
 
@@ -336,14 +351,14 @@ int qemu_guard(struct vmm *v, bool source, const bool *caps)
 	}
 	if (!source)
 		snprintf(undo.dir, sizeof(undo.dir), "%s", q->dir);
-	err = guard_arm(&q->guard, &undo);
-	if (err) {
-		q->guard = old;
-		return qemu_fail(v, err, "cannot start a guard process: %s",
-				 strerror(-err));
-	}
-	guard_disarm(&old);
-	return 0;
+	return qemu_guard_arm(v, &undo);
+}
+
+int qemu_guard_starting(struct vmm *v, struct guard_undo *undo)
+{
+	snprintf(undo->qmp_command, sizeof(undo->qmp_command),
+		 "{\"execute\":\"quit\"}\n");
+	return qemu_guard_arm(v, undo);
 }
 
 static int qemu_rm_one(const char *path, const struct stat *st, int type,
@@ -442,26 +457,20 @@ static int qemu_ram_room(struct vmm *v, const char *rundir)
 }
 
 /*
- * The destination's QEMU until it is up (qemu_guard then): it daemonizes,
- * so its pid comes last; should shmctl die before, its guard has it quit
- * at its monitor, as soon as there is one, and removes its directory.
+ * The destination's QEMU until it is up: it daemonizes, so its pid comes
+ * last. Its monitor, once there is one, and its run directory.
  */
 static int qemu_guard_start(struct vmm *v)
 {
 	struct qemu *q = v->priv;
 	struct guard_undo undo = { .pidfd = -1 };
-	int err;
 
 	if (snprintf(undo.qmp_path, sizeof(undo.qmp_path), "%s/qmp",
 		     q->dir) >= (int)sizeof(undo.qmp_path))
 		return qemu_fail(v, -ENAMETOOLONG, "%s/qmp: too long a socket path",
 				 q->dir);
-	snprintf(undo.qmp_command, sizeof(undo.qmp_command),
-		 "{\"execute\":\"quit\"}\n");
 	snprintf(undo.dir, sizeof(undo.dir), "%s", q->dir);
-	err = guard_arm(&q->guard, &undo);
-	return err ? qemu_fail(v, err, "cannot start a guard process: %s",
-			       strerror(-err)) : 0;
+	return qemu_guard_starting(v, &undo);
 }
 
 static int qemu_check_incoming(struct vmm *v, const char *desc)

@@ -104,6 +104,12 @@ int qemu_ram_size(struct vmm *v);
 /* Source: whether the attached QEMU may be moved now (ram_bytes set). */
 int qemu_check_source(struct vmm *v);
 int qemu_guard(struct vmm *v, bool source, const bool *caps);
+/*
+ * A destination's QEMU until it is up (qemu_guard then): should shmctl die
+ * before, its guard has it quit as soon as it answers where @undo says
+ * (at its monitor, or through virsh to its domain), and removes undo->dir.
+ */
+int qemu_guard_starting(struct vmm *v, struct guard_undo *undo);
 void qemu_stream_end(struct qemu *q);
 int qemu_guest_cpu(struct vmm *v, struct cpuid_words *words);
 int qemu_vm_fd(struct vmm *v);
