@@ -350,8 +350,9 @@ TEST_F(serve, truncated_state_cleaned_up)
 }
 
 /*
- * A libvirt domain's XML that libvirtd would run unchecked, from a source
- * that holds the key: refused before libvirtd hears of it. The last one
+ * A libvirt domain's XML that libvirtd would run unchecked, or without the
+ * UUID that its start guard knows it by, from a source that holds the
+ * key: refused before libvirtd hears of it. The last one
  * passes (another namespace in <metadata> is the domain's business) and
  * goes on to libvirtd, which the test VM does not run.
  */
@@ -366,7 +367,9 @@ TEST_F(serve, libvirt_xml_run_unchecked_refused)
 		  "its <emulator> /bin/sh is not a QEMU system emulator" },
 		{ "<!DOCTYPE domain [<!ENTITY e 'x'>]><domain type='kvm'><name>&e;</name></domain>",
 		  "not a domain's XML" },
-		{ "<domain type='kvm'><name>x</name><metadata><q:commandline xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0'/></metadata><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>",
+		{ "<domain type='kvm'><name>x</name><uuid>x</uuid></domain>",
+		  "the domain's XML has no well-formed <uuid>" },
+		{ "<domain type='kvm'><name>x</name><uuid>6f1d3b2e-0c4a-4e8b-9a55-2d7c1e0f3b94</uuid><metadata><q:commandline xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0'/></metadata><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>",
 		  "libvirtd" },
 	};
 	char answer[LINK_LINE_MAX], request[LINK_LINE_MAX], vendor[64];

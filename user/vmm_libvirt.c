@@ -489,7 +489,7 @@ static int lv_xml_uuid(struct vmm *v, xmlNode *root,
 			return 0;
 		}
 	}
-	return qemu_fail(v, -EINVAL, "description: the domain's XML has no <uuid>");
+	return qemu_fail(v, -EINVAL, "description: the domain's XML has no well-formed <uuid>");
 }
 
 /*
