@@ -286,14 +286,9 @@ host_pid_of() { # NS PATTERN
 }
 
 # shmctl migrate ARGS on host NS in the background, its output in OUT,
-# until it says pre-copy runs (60 s at most): where a failure test
-# breaks it. Its pid in host_pid.
-migrate_until_precopy() { # NS OUT ARGS...
-	migrate_until precopy "$@"
-}
-
-# The same, until its progress shows PHASE: "starting" while the
-# destination's VM starts, "precopy" once it is there.
+# until its progress shows PHASE (60 s at most): "starting" while the
+# destination's VM starts, "precopy" once it is there; where a failure
+# test breaks it. Its pid in host_pid.
 migrate_until() { # PHASE NS OUT ARGS...
 	# There before the loop below reads it.
 	: >"$3"
