@@ -281,8 +281,8 @@ migrate_by() { # RATE TOOL
 }
 
 # The first migration of a boot pays for cold caches (binaries and
-# libraries read over 9p, the kernel's BTF parsed by the probe): one by
-# each program, over the bare veth, before the table and not in it.
+# libraries read over 9p, among others): one by each program, over the
+# bare veth, before the table and not in it.
 diag "warm-up, not counted:"
 results=$dir/warm-up link=veth
 migrate_by 0 shm
