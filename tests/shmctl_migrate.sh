@@ -328,20 +328,20 @@ destination_clean "link cut"
 
 # The link cut at the very end: the destination was told GO and runs the
 # guest, its RUNNING never arrives. The source must not resume its copy:
-# one VM, never two. The destination's restore is slowed (3 s) so that its
-# answers can be slowed too (netem, 2 s) before they leave, and the link
-# cut while RUNNING is on its way.
+# one VM, never two. The destination's answers are slowed (netem, 5 s)
+# as soon as the source says "ready" (it pauses its VM next); its restore,
+# slowed too (5 s), leaves the time for that; the link is cut while
+# RUNNING is on its way.
 hosts_shape 200mbit
 stop_serve
-restore_delay=3000 start_serve
+restore_delay=5000 start_serve
 migrate_bg db
 for _ in $(seq 600); do
 	grep -q "^ready" "$dir/db.out" && break
 	sleep 0.1
 done
-sleep 1
-on_dst tc qdisc add dev mig0 root netem delay 2s
-for _ in $(seq 200); do
+on_dst tc qdisc add dev mig0 root netem delay 5s
+for _ in $(seq 300); do
 	grep -q "the VM runs here now" "$dir/serve.log" && break
 	sleep 0.1
 done
