@@ -13,6 +13,7 @@
 #include <linux/uio.h>
 #include <linux/bvec.h>
 #include <linux/mm.h>
+#include <net/sock.h>
 
 /* x86 has two memslot address spaces (normal and SMM); 6.8 renamed this. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
@@ -23,9 +24,11 @@
 
 /*
  * Sends whole pages without copying them: TCP takes its own references.
- * kernel_sendpage() until 6.5, then one sendmsg() with MSG_SPLICE_PAGES
- * (6.1's headers define that flag too, but its TCP ignores it). Returns
- * the bytes sent or an error.
+ * One sendmsg() with MSG_SPLICE_PAGES from 6.5 on (6.1's headers define
+ * that flag too, but its TCP ignores it); before, sendpage a page at a
+ * time, all under one hold of the socket lock as that sendmsg() does, not
+ * a hold (and a run of the ACKs queued meanwhile) per page. Returns the
+ * bytes sent or an error.
  */
 #define SHM_COMPAT_MAX_PAGES 64
 
@@ -46,15 +49,18 @@ static inline int shm_compat_send_pages(struct socket *sock,
 	return sock_sendmsg(sock, &msg);
 #else
 	unsigned int i;
-	int ret, sent = 0;
+	int ret = 0, sent = 0;
 
+	lock_sock(sock->sk);
 	for (i = 0; i < n; i++) {
-		ret = kernel_sendpage(sock, pages[i], 0, PAGE_SIZE, flags);
+		ret = kernel_sendpage_locked(sock->sk, pages[i], 0, PAGE_SIZE,
+					     flags);
 		if (ret != PAGE_SIZE)
-			return ret < 0 ? ret : sent + ret;
+			break;
 		sent += ret;
 	}
-	return sent;
+	release_sock(sock->sk);
+	return i == n ? sent : ret < 0 ? ret : sent + ret;
 #endif
 }
 
