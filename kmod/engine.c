@@ -418,7 +418,7 @@ struct shm_engine *shm_engine_new(struct shm_session *s,
 		if (s->params.compress != SHM_COMPRESS_NEVER) {
 			err = shm_lz4_init(&engine->streams[i].lz4);
 			if (err) {
-				NL_SET_ERR_MSG(extack, "cannot compress: no LZ4 in this kernel (crypto module lz4)");
+				NL_SET_ERR_MSG(extack, "cannot set up LZ4 (crypto module lz4)");
 				goto fail;
 			}
 		}

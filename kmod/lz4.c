@@ -9,6 +9,11 @@
 
 #include "lz4.h"
 
+bool shm_lz4_available(void)
+{
+	return crypto_has_comp("lz4", 0, 0);
+}
+
 int shm_lz4_init(struct shm_lz4 *lz4)
 {
 	struct crypto_comp *tfm;

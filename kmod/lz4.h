@@ -2,8 +2,9 @@
 /*
  * Page compression (SHM_WIRE_LZ4): one guest page at a time, with the
  * kernel's LZ4 through the crypto API ("lz4"; its module loads on first
- * use). Each stream has its own: a transform's work memory and these
- * buffers are used by one thread only.
+ * use). Each stream of a session that compresses, or whose source does,
+ * has its own from the start: a transform's work memory and these buffers
+ * are used by one thread only.
  */
 #ifndef _SHM_LZ4_H
 #define _SHM_LZ4_H
@@ -17,6 +18,8 @@ struct shm_lz4 {
 	void *page;	/* a page: its copy to compress, or the one unpacked */
 };
 
+/* Whether this kernel has LZ4 (loading its module if need be). */
+bool shm_lz4_available(void);
 int shm_lz4_init(struct shm_lz4 *lz4);
 void shm_lz4_free(struct shm_lz4 *lz4);
 

@@ -341,11 +341,14 @@ static int shm_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 		params.owner = info->snd_portid;
 	if (attrs[SHM_SESSION_A_COMPRESS])
 		params.compress = nla_get_u32(attrs[SHM_SESSION_A_COMPRESS]);
-	if (params.compress != SHM_COMPRESS_NEVER &&
-	    params.role != SHM_ROLE_SOURCE) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SHM_SESSION_A_COMPRESS],
-				      "only a source compresses: a destination takes compressed pages as they come");
-		return -EINVAL;
+	if (params.compress != SHM_COMPRESS_NEVER && !shm_lz4_available()) {
+		if (params.role == SHM_ROLE_SOURCE)
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[SHM_SESSION_A_COMPRESS],
+					    "cannot compress: no LZ4 in this kernel (crypto module lz4)");
+		else
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[SHM_SESSION_A_COMPRESS],
+					    "cannot take compressed pages: no LZ4 in this kernel (crypto module lz4)");
+		return -EOPNOTSUPP;
 	}
 
 	mutex_lock(&sn->lock);

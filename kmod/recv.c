@@ -107,15 +107,8 @@ static int shm_recv_unpack(struct shm_recv *r, const struct shm_wire_frame *f,
 	struct shm_stream *stream = r->stream;
 	int err;
 
-	if (!stream->lz4.tfm) {
-		err = shm_lz4_init(&stream->lz4);
-		if (err) {
-			shm_engine_fail(stream->engine, err,
-					"cannot take compressed pages: no LZ4 in this kernel (%pe)",
-					ERR_PTR(err));
-			return err;
-		}
-	}
+	if (!stream->lz4.tfm)
+		return shm_recv_reject(r, "a compressed page from a source that said it would not compress", f);
 	err = shm_stream_recv_bytes(stream, stream->lz4.packed, len);
 	if (err)
 		return err;

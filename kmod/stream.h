@@ -30,10 +30,7 @@ struct shm_stream {
 	/* Pages of the current round so far, sent or written. */
 	u32 round_pages;
 	struct shm_run run;
-	/*
-	 * A source's if its session compresses; a destination's from its
-	 * first LZ4 frame on.
-	 */
+	/* If the session compresses, or (a destination's) its source does. */
 	struct shm_lz4 lz4;
 	/*
 	 * A source's on SHM_COMPRESS_AUTO: pages to send untried, after

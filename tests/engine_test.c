@@ -660,16 +660,28 @@ static void fill_shrinkable(struct memvm *vm, uint64_t *unlike,
 	}
 }
 
+/* Both sessions anew: the source compresses as @compress says. */
+static void compressing(struct __test_metadata *_metadata,
+			FIXTURE_DATA(migration) *self, uint32_t compress,
+			uint64_t bandwidth)
+{
+	ASSERT_EQ(0, nl_session_del(self->sk, self->src_id));
+	ASSERT_EQ(0, nl_session_del(self->sk, self->dst_id));
+	ASSERT_EQ(0, nl_session_new_compressing(self->sk, SHM_ROLE_SOURCE,
+						STREAMS, compress, bandwidth,
+						&self->src_id));
+	ASSERT_EQ(0, nl_session_new_compressing(self->sk,
+						SHM_ROLE_DESTINATION, STREAMS,
+						compress, 0, &self->dst_id));
+}
+
 TEST_F(migration, compressed_pages_arrive_byte_exact)
 {
 	uint64_t unlike, shrinkable, total;
 	struct nl_result res;
 
 	fill_shrinkable(&self->src, &unlike, &shrinkable);
-	ASSERT_EQ(0, nl_session_del(self->sk, self->src_id));
-	ASSERT_EQ(0, nl_session_new_compressing(self->sk, STREAMS,
-						SHM_COMPRESS_ALWAYS, 0,
-						&self->src_id));
+	compressing(_metadata, self, SHM_COMPRESS_ALWAYS, 0);
 	start_both(_metadata, self);
 	final_round_equal(_metadata, self);
 
@@ -711,10 +723,7 @@ static void auto_compressed(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, setsockopt(self->dst_fds[i], SOL_SOCKET, SO_RCVBUF,
 					&small, sizeof(small)));
 	}
-	ASSERT_EQ(0, nl_session_del(self->sk, self->src_id));
-	ASSERT_EQ(0, nl_session_new_compressing(self->sk, STREAMS,
-						SHM_COMPRESS_AUTO, bandwidth,
-						&self->src_id));
+	compressing(_metadata, self, SHM_COMPRESS_AUTO, bandwidth);
 	ASSERT_EQ(0, attach_both(_metadata, self));
 	ASSERT_EQ(0, nl_session_cmd(self->sk, SHM_CMD_SESSION_START,
 				    self->src_id, &res));
@@ -966,6 +975,7 @@ FIXTURE_VARIANT(fake_source) {
 	int written;		/* pages from gfn 5 a valid sequence writes */
 	enum held_place held;	/* a page for HOLE_GFN came */
 	bool no_vm;		/* the session attached without its VM */
+	bool compressed;	/* the source said it would compress */
 };
 
 FIXTURE_SETUP(fake_source)
@@ -981,8 +991,11 @@ FIXTURE_SETUP(fake_source)
 	ASSERT_EQ(0, tcp_pair(pair));
 	self->peer = pair[0];
 	self->stream = pair[1];
-	ASSERT_EQ(0, nl_session_new_streams(self->sk, SHM_ROLE_DESTINATION, 1,
-					    &self->id));
+	ASSERT_EQ(0, nl_session_new_compressing(self->sk, SHM_ROLE_DESTINATION,
+						1, variant->compressed ?
+						SHM_COMPRESS_AUTO :
+						SHM_COMPRESS_NEVER, 0,
+						&self->id));
 	ASSERT_EQ(0, nl_session_attach(self->sk, self->id,
 				       variant->no_vm ? -1 : self->dst.fd,
 				       &self->stream, 1, &res));
@@ -1109,17 +1122,22 @@ FIXTURE_VARIANT_ADD(fake_source, unknown_type) {
 		      .lz4_makes = PAGE }
 FIXTURE_VARIANT_ADD(fake_source, compressed_page) {
 	.frames = { HELLO, LZ4_AT(5), END(1) }, .nr_frames = 3, .written = 1,
+	.compressed = true,
 };
 FIXTURE_VARIANT_ADD(fake_source, compressed_page_held) {
 	.frames = { HELLO, LZ4_AT(HOLE_GFN), END(1) }, .nr_frames = 3,
-	.held = HELD_IN_SLOT_0,
+	.held = HELD_IN_SLOT_0, .compressed = true,
+};
+FIXTURE_VARIANT_ADD(fake_source, compressed_page_unannounced) {
+	.frames = { HELLO, LZ4_AT(5) }, .nr_frames = 2,
+	.reason = "a compressed page from a source that said it would not compress",
 };
 /* An LZ4 frame for gfn 5, its other fields as given, refused for WHY. */
 #define LZ4_REFUSED(name, why, ...)					\
 	FIXTURE_VARIANT_ADD(fake_source, name) {			\
 		.frames = { HELLO, { .type = SHM_WIRE_LZ4, .round = 1,	\
 				     .arg = 5, __VA_ARGS__ } },		\
-		.nr_frames = 2, .reason = why,				\
+		.nr_frames = 2, .reason = why, .compressed = true,	\
 	}
 LZ4_REFUSED(compressed_page_empty, "malformed compressed page", .count = 0);
 LZ4_REFUSED(compressed_page_too_long, "malformed compressed page",
@@ -1137,7 +1155,7 @@ LZ4_REFUSED(compressed_page_truncated, "stream 0 from the source failed",
 	    .count = 100, .lz4_makes = PAGE);
 FIXTURE_VARIANT_ADD(fake_source, compressed_page_outside_memory) {
 	.frames = { HELLO, LZ4_AT(~0ULL) }, .nr_frames = 2,
-	.reason = "pages outside any VM's memory",
+	.reason = "pages outside any VM's memory", .compressed = true,
 };
 FIXTURE_VARIANT_ADD(fake_source, truncated_page) {
 	.frames = { HELLO, { .type = SHM_WIRE_PAGE, .round = 1, .arg = 5,

@@ -586,12 +586,6 @@ static void start_tracker_with_payload(struct nl_msg *msg)
 	nla_put_u32(msg, SHM_SESSION_A_TRACKER, 1);
 }
 
-static void compress_on_destination(struct nl_msg *msg)
-{
-	put_role(msg, SHM_ROLE_DESTINATION);
-	nla_put_u32(msg, SHM_SESSION_A_COMPRESS, SHM_COMPRESS_AUTO);
-}
-
 static void compress_unknown(struct nl_msg *msg)
 {
 	put_role(msg, SHM_ROLE_SOURCE);
@@ -646,9 +640,6 @@ MALFORMED(new_downtime_too_long, SHM_CMD_SESSION_NEW, downtime_too_long,
 	  -ERANGE, NULL);
 MALFORMED(new_bandwidth_short, SHM_CMD_SESSION_NEW, bandwidth_short, -EINVAL,
 	  NULL);
-MALFORMED(new_compress_on_destination, SHM_CMD_SESSION_NEW,
-	  compress_on_destination, -EINVAL,
-	  "only a source compresses: a destination takes compressed pages as they come");
 MALFORMED(new_compress_unknown, SHM_CMD_SESSION_NEW, compress_unknown, -ERANGE,
 	  NULL);
 MALFORMED(new_compress_as_flag, SHM_CMD_SESSION_NEW, compress_as_flag, -EINVAL,

@@ -204,12 +204,11 @@ int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
 	return session_new(sk, role, streams, SHM_COMPRESS_NEVER, 0, id);
 }
 
-int nl_session_new_compressing(struct nl_sock *sk, uint32_t streams,
-			       uint32_t compress, uint64_t bandwidth,
-			       uint32_t *id)
+int nl_session_new_compressing(struct nl_sock *sk, uint32_t role,
+			       uint32_t streams, uint32_t compress,
+			       uint64_t bandwidth, uint32_t *id)
 {
-	return session_new(sk, SHM_ROLE_SOURCE, streams, compress, bandwidth,
-			   id);
+	return session_new(sk, role, streams, compress, bandwidth, id);
 }
 
 int nl_session_cmd(struct nl_sock *sk, int cmd, uint32_t id,

@@ -57,11 +57,12 @@ int nl_session_new_streams(struct nl_sock *sk, uint32_t role,
 			   uint32_t streams, uint32_t *id);
 /*
  * A source that compresses as @compress says (enum shm_compress), under
- * a cap of @bandwidth bytes per second (0: none).
+ * a cap of @bandwidth bytes per second (0: none); or a destination whose
+ * source does.
  */
-int nl_session_new_compressing(struct nl_sock *sk, uint32_t streams,
-			       uint32_t compress, uint64_t bandwidth,
-			       uint32_t *id);
+int nl_session_new_compressing(struct nl_sock *sk, uint32_t role,
+			       uint32_t streams, uint32_t compress,
+			       uint64_t bandwidth, uint32_t *id);
 int nl_session_del(struct nl_sock *sk, uint32_t id);
 int nl_session_get(struct nl_sock *sk, uint32_t id, struct nl_result *res);
 /* SHM_CMD_SESSION_{START,FINAL,CANCEL,RESUMED}: commands of the id alone. */

@@ -155,7 +155,7 @@ TEST_F(serve, other_protocol_refused)
 	char answer[LINK_LINE_MAX];
 
 	ASSERT_EQ(0, ask(_metadata, self, REQUEST " proto=999 driver=testvmm "
-			 DESC " ram=33554432 streams=1 " FLAGS, answer,
+			 DESC " ram=33554432 streams=1 compress=never " FLAGS, answer,
 			 sizeof(answer)));
 	EXPECT_TRUE(link_is(answer, "ERR"));
 	EXPECT_NE(NULL, strstr(answer, "the source's 999"));
@@ -166,10 +166,10 @@ TEST_F(serve, other_control_version_refused)
 {
 	static const char *const requests[][2] = {
 		{ "MIGRATE proto=1 driver=testvmm " DESC
-		  " ram=33554432 streams=1 " FLAGS,
+		  " ram=33554432 streams=1 compress=never " FLAGS,
 		  "the source's shmctl is older than this one" },
 		{ "MIGRATE link=999 proto=1 driver=testvmm " DESC
-		  " ram=33554432 streams=1 " FLAGS,
+		  " ram=33554432 streams=1 compress=never " FLAGS,
 		  "the source's shmctl speaks control protocol 999" },
 	};
 	char answer[LINK_LINE_MAX];
@@ -190,13 +190,15 @@ TEST_F(serve, malformed_requests_refused)
 {
 	static const char *const requests[] = {
 		"MIGRATE",
-		REQUEST " proto=1 driver=testvmm " DESC " streams=1 " FLAGS,
-		REQUEST " proto=1 driver=testvmm " DESC " ram=-1 streams=1 " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " streams=1 compress=never " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " ram=-1 streams=1 compress=never " FLAGS,
 		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=0 " FLAGS,
 		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=99 " FLAGS,
-		REQUEST " proto=1 driver=testvmm ram=33554432 streams=1 " FLAGS,
-		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.ecx=5,",
-		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.esp=5",
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 compress=fast " FLAGS,
+		REQUEST " proto=1 driver=testvmm ram=33554432 streams=1 compress=never " FLAGS,
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 compress=never " FLAGS " cpu=1.0.ecx=5,",
+		REQUEST " proto=1 driver=testvmm " DESC " ram=33554432 streams=1 compress=never " FLAGS " cpu=1.0.esp=5",
 	};
 	char answer[LINK_LINE_MAX], endless[LINK_LINE_MAX - 64];
 	size_t used;
@@ -210,7 +212,7 @@ TEST_F(serve, malformed_requests_refused)
 	}
 	/* More words than any CPU has, in a line that is not too long. */
 	used = snprintf(endless, sizeof(endless), REQUEST " proto=1 driver=testvmm "
-			DESC " ram=33554432 streams=1 " FLAGS " cpu=1.0.ecx=5");
+			DESC " ram=33554432 streams=1 compress=never " FLAGS " cpu=1.0.ecx=5");
 	while (used + 12 < sizeof(endless))
 		used += snprintf(endless + used, sizeof(endless) - used,
 				 ",1.0.ecx=5");
@@ -223,7 +225,7 @@ TEST_F(serve, unknown_driver_and_bad_description_refused)
 	char answer[LINK_LINE_MAX];
 
 	ASSERT_EQ(0, ask(_metadata, self, REQUEST " proto=1 driver=xen " DESC
-			 " ram=33554432 streams=1 " FLAGS, answer,
+			 " ram=33554432 streams=1 compress=never " FLAGS, answer,
 			 sizeof(answer)));
 	EXPECT_NE(NULL, strstr(answer, "no VMM driver 'xen'"));
 }
@@ -279,7 +281,7 @@ static int migration_ready(struct __test_metadata *_metadata,
 	cpu_vendor(vendor);
 	if (ctl < 0 ||
 	    link_send(ctl, REQUEST " proto=%u driver=testvmm " DESC
-		      " ram=33554432 streams=1 vendor=%s flags=fpu",
+		      " ram=33554432 streams=1 compress=never vendor=%s flags=fpu",
 		      SHM_PROTOCOL_VERSION, vendor) ||
 	    link_recv(ctl, line, sizeof(line), TIMEOUT_MS) ||
 	    link_get(line, "id", id, sizeof(id)))
@@ -386,7 +388,7 @@ TEST_F(serve, libvirt_xml_run_unchecked_refused)
 			n += snprintf(request + n, sizeof(request) - n,
 				      isalnum(*c) ? "%c" : "%%%02X", *c);
 		snprintf(request + n, sizeof(request) - n,
-			 " ram=33554432 streams=1 vendor=%s flags=fpu", vendor);
+			 " ram=33554432 streams=1 compress=never vendor=%s flags=fpu", vendor);
 		ASSERT_EQ(0, ask(_metadata, self, request, answer, sizeof(answer)));
 		TH_LOG("%s -> %s", cases[i].xml, answer);
 		EXPECT_TRUE(link_is(answer, "ERR"));
@@ -405,7 +407,7 @@ TEST_F(serve, survives_a_hostile_source)
 		ASSERT_EQ(0, ask(_metadata, self, "STREAM id=1 index=0",
 				 answer, sizeof(answer)));
 	ASSERT_EQ(0, ask(_metadata, self, REQUEST " proto=999 driver=testvmm "
-			 DESC " ram=33554432 streams=1 " FLAGS, answer,
+			 DESC " ram=33554432 streams=1 compress=never " FLAGS, answer,
 			 sizeof(answer)));
 	EXPECT_TRUE(link_is(answer, "ERR"));
 	EXPECT_EQ(0, kill(self->pid, 0));

@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 check_exit "--help lists the commands" 0 "session" "$SHMCTL" --help
 check_exit "--version names the protocols" 0 \
-	"data protocol version 2, control protocol version 1" "$SHMCTL" --version
+	"data protocol version 2, control protocol version 2" "$SHMCTL" --version
 check_exit "no command" 2 "no command" "$SHMCTL"
 check_exit "unknown command" 2 "unknown command 'frobnicate'" "$SHMCTL" frobnicate
 check_exit "unknown option" 2 "unknown option" "$SHMCTL" session list --colour
@@ -110,7 +110,29 @@ check_exit "session new --compress=WORD: the words are named" 2 \
 check_exit "migrate --compress=WORD: the words are named" 2 \
 	"--compress is never, auto or always, not 'lz4'" \
 	"$SHMCTL" migrate qemu:/nonexistent --to 127.0.0.1 --compress=lz4
-check_exit "a destination that compresses is refused" 1 "only a source compresses" \
-	"$SHMCTL" session new --role destination --compress=auto
+zip=$("$SHMCTL" session new --role destination --compress=auto) || zip=
+check "session new --role destination --compress=auto: its source compresses" \
+	jq -e '.role == "destination" and .compress == "auto"' \
+	<<<"$("$SHMCTL" --json session show "${zip:-0}")"
+"$SHMCTL" session del "${zip:-0}"
+
+# A kernel without LZ4: its module out, and none loads (the kernel's
+# modprobe is none) until the old one is back.
+modprobe_was=$(cat /proc/sys/kernel/modprobe)
+grep -q '^lz4 ' /proc/modules && modprobe -r lz4 2>/dev/null
+if ! grep -q '^lz4 ' /proc/modules; then
+	echo >/proc/sys/kernel/modprobe
+	check_exit "no LZ4: a source that compresses is refused" 1 \
+		"cannot compress: no LZ4 in this kernel" \
+		"$SHMCTL" session new --role source --compress=auto
+	check_exit "no LZ4: a destination whose source compresses is refused" 1 \
+		"cannot take compressed pages: no LZ4 in this kernel" \
+		"$SHMCTL" session new --role destination --compress=always
+	check "no LZ4: a session that does not compress is made" \
+		bash -c "id=\$('$SHMCTL' session new --role destination) && '$SHMCTL' session del \$id"
+	echo "$modprobe_was" >/proc/sys/kernel/modprobe
+else
+	skip "no LZ4: sessions that compress are refused" "lz4 could not be unloaded"
+fi
 
 finish

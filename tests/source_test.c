@@ -165,6 +165,8 @@ TEST_F(source, refused_before_anything_moves)
 	snprintf(version, sizeof(version), "MIGRATE link=%u ", LINK_VERSION);
 	EXPECT_TRUE(link_is(dest.request, "MIGRATE"));
 	EXPECT_NE(NULL, strstr(dest.request, version));
+	/* migrate's default, which the destination readies LZ4 for. */
+	EXPECT_NE(NULL, strstr(dest.request, " compress=auto "));
 	EXPECT_EQ(6, status);
 	read_output(self->out, said, sizeof(said));
 	EXPECT_NE(NULL, strstr(said, variant->why));

@@ -9,9 +9,11 @@
  *
  * Control connection, in order:
  *   source: MIGRATE link=L proto=P driver=D desc=DESC ram=BYTES streams=N
- *           [dry=1] [watch=ADDR] vendor=V flags=F1,F2,... [cpu=WORDS]
- *           (L: LINK_VERSION; P: shm.ko's; the guest's CPU, cpuid.h, if
- *           the VMM driver can tell)
+ *           compress=C [dry=1] [watch=ADDR] vendor=V flags=F1,F2,...
+ *           [cpu=WORDS]
+ *           (L: LINK_VERSION; P: shm.ko's; C: never, auto or always, as
+ *           migrate --compress; the guest's CPU, cpuid.h, if the VMM
+ *           driver can tell)
  *   dest:   OK link=L id=ID  (dry run: OK link=L dry=1)  or  ERR sentence
  *           (its preflight passed; it starts the VM now; a dry run's OK
  *           comes once it did, with the VM's CPU checked)
@@ -49,7 +51,7 @@
  * bumps this: each side refuses the other's other version at MIGRATE,
  * before either starts anything, rather than misreading it at the cutover.
  */
-#define LINK_VERSION		1
+#define LINK_VERSION		2
 /*
  * A MIGRATE line with desc, flags and cpu at their longest fits (checked
  * where the line is made, in migrate.c).

@@ -223,9 +223,10 @@ static int propose(struct migration *m, uint32_t *id)
 		return err;
 	if (host_cpu(&cpu))
 		return fail(m, -EIO, "cannot read this host's CPU description");
-	err = link_send(m->ctl, "MIGRATE link=%u proto=%u driver=%s desc=%s ram=%llu streams=%u%s%s%s vendor=%s flags=%s%s",
+	err = link_send(m->ctl, "MIGRATE link=%u proto=%u driver=%s desc=%s ram=%llu streams=%u compress=%s%s%s%s vendor=%s flags=%s%s",
 			LINK_VERSION, proto, m->vm.driver->name, desc,
 			(unsigned long long)m->vm.ram_bytes, m->o->streams,
+			compress_name(m->o->compress),
 			m->o->dry_run ? " dry=1" : "",
 			m->o->watch ? " watch=" : "", m->o->watch ?: "",
 			cpu.vendor, cpu.flags, cpu_words);

@@ -37,6 +37,7 @@
 #include "host.h"
 #include "link.h"
 #include "measure.h"
+#include "names.h"
 #include "parse.h"
 #include "shmctl.h"
 #include "vmm.h"
@@ -453,13 +454,14 @@ static int start_vm(struct vmm *vm, const char *desc,
 static void receive_migration(int fd, const char *line, const char *peer)
 {
 	char why[512] = "", desc[VMM_DESC_MAX], driver[32], name[SHM_NAME_MAX];
-	char watch[64], go[64], digest[DIGEST_HEX];
+	char watch[64], go[64], digest[DIGEST_HEX], compress_word[16];
 	struct cpu_need cpu_need;
 	struct measure ms = {};
 	struct vmm vm = {};
 	struct engine e = {};
 	struct incoming *in = NULL;
 	uint64_t streams;
+	uint32_t compress;
 	bool counted = false, created = false, dry;
 	struct placement placed = { .vm_fd = -1 };
 	int err = -EINVAL;
@@ -469,7 +471,9 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	if (link_get(line, "driver", driver, sizeof(driver)) ||
 	    link_get(line, "desc", desc, sizeof(desc)) ||
-	    link_get_u64(line, "streams", SHM_MAX_STREAMS, &streams) || !streams) {
+	    link_get_u64(line, "streams", SHM_MAX_STREAMS, &streams) || !streams ||
+	    link_get(line, "compress", compress_word, sizeof(compress_word)) ||
+	    compress_parse(compress_word, &compress)) {
 		snprintf(why, sizeof(why), "malformed request");
 		goto fail;
 	}
@@ -492,9 +496,15 @@ static void receive_migration(int fd, const char *line, const char *peer)
 	err = engine_open(&e, &(struct engine_params){
 				.role = SHM_ROLE_DESTINATION, .name = name,
 				.streams = streams, .max_downtime_ms = 1,
+				.compress = compress,
 			  });
 	if (err == -ENOENT) {
 		snprintf(why, sizeof(why), "shm.ko is not loaded on the destination: modprobe shm there");
+		goto fail;
+	}
+	if (err == -EOPNOTSUPP) {
+		snprintf(why, sizeof(why), "the source compresses pages (--compress=%s) and the destination's kernel has no LZ4 to take them (crypto module lz4): load it there, or migrate with --compress=never",
+			 compress_word);
 		goto fail;
 	}
 	err = err ?: preflight(line, &e, &cpu_need, why, sizeof(why));

@@ -31,12 +31,15 @@
  *	SHM_SESSION_A_MAX_DOWNTIME_MS	u32, 1..SHM_MAX_DOWNTIME_MS_LIMIT
  *	SHM_SESSION_A_STREAMS		u32, 1..SHM_MAX_STREAMS
  *	SHM_SESSION_A_BANDWIDTH		u64, bytes per second, 0 = no cap
- *	SHM_SESSION_A_COMPRESS		u32, enum shm_compress, a source
- *					only: when a page that LZ4 shrinks to
+ *	SHM_SESSION_A_COMPRESS		u32, enum shm_compress. A source's:
+ *					when a page that LZ4 shrinks to
  *					SHM_WIRE_LZ4_MAX bytes or fewer goes
  *					compressed (wire.h): fewer bytes on a
  *					slow link, for CPU time on both hosts.
- *					A destination takes them either way.
+ *					A destination's: its source's; it
+ *					takes compressed pages unless NEVER.
+ *					Other than NEVER needs LZ4 in this
+ *					kernel (EOPNOTSUPP).
  *	SHM_SESSION_A_OWNED		flag: the session belongs to the netlink
  *					socket that created it; when that socket
  *					closes (its process exits, even killed),
