@@ -434,6 +434,13 @@ static int take_streams(struct engine *e, struct incoming *in, char *why,
 	return err;
 }
 
+/* Why the VM cannot be had here, as its driver said; returns @err. */
+static int cannot_start(const struct vmm *vm, int err, char *why, size_t len)
+{
+	snprintf(why, len, "the destination cannot start the VM: %s", vm->err);
+	return err;
+}
+
 /* The VM from @desc, started and checked; nothing left if it fails. */
 static int start_vm(struct vmm *vm, const char *desc,
 		    const struct cpu_need *cpu_need, char *why, size_t len)
@@ -442,8 +449,7 @@ static int start_vm(struct vmm *vm, const char *desc,
 
 	err = vm->driver->create_incoming(vm, desc, serve.rundir);
 	if (err)
-		return snprintf(why, len, "the destination cannot start the VM: %s",
-				vm->err), err;
+		return cannot_start(vm, err, why, len);
 	err = check_guest_cpu(vm, cpu_need, why, len);
 	if (err)
 		vm->driver->destroy(vm);
@@ -508,11 +514,8 @@ static void receive_migration(int fd, const char *line, const char *peer)
 		goto fail;
 	}
 	err = err ?: preflight(line, &e, &cpu_need, why, sizeof(why));
-	if (!err && vm.driver->check_incoming(&vm, desc)) {
-		snprintf(why, sizeof(why), "the destination cannot start the VM: %s",
-			 vm.err);
-		err = -EINVAL;
-	}
+	if (!err && vm.driver->check_incoming(&vm, desc))
+		err = cannot_start(&vm, -EINVAL, why, sizeof(why));
 	if (err)
 		goto fail;
 	if (dry) {
